@@ -1,0 +1,27 @@
+using ModelBuild.Compression.Ingestion;
+using ModelBuild.Compression.Pipeline;
+using ModelBuild.Compression.Spec;
+
+namespace ModelBuild.Cli.Commands;
+
+public static class CompressCommand
+{
+    public static int Run(IEnumerable<string> args)
+    {
+        var cl = new CommandLine(args, new[] { "--spec", "-o", "--output", "--report" }, Array.Empty<string>());
+        string modelDir = cl.Positional0("model directory");
+        string output = cl.Get("-o") ?? cl.Require("--output");
+        var spec = SpecParser.ParseFile(cl.Require("--spec"));
+        var checkpoint = Checkpoint.Open(modelDir);
+        Console.WriteLine($"compressing {modelDir} ({checkpoint.Config.ModelType}, {checkpoint.Config.NumHiddenLayers} layers) with {string.Join(" -> ", spec.Stages.Select(Compressor.Describe))}");
+        var result = new Compressor(Console.WriteLine).Compress(checkpoint, spec, output);
+        if (cl.Get("--report") is { } reportPath)
+        {
+            var tmp = reportPath + ".tmp";
+            File.WriteAllText(tmp, result.Report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            File.Move(tmp, reportPath, overwrite: true);
+        }
+        Console.WriteLine($"wrote {output} ({result.PackBytes / 1024.0 / 1024.0:F2} MiB) in {result.Report["compress_seconds"]}s");
+        return 0;
+    }
+}

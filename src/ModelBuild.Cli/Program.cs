@@ -1,0 +1,59 @@
+using ModelBuild.Cli.Commands;
+using ModelBuild.Compression.Diagnostics;
+using ModelBuild.Format.Pack;
+
+namespace ModelBuild.Cli;
+
+public static class Program
+{
+    public const string Usage = """
+        modelbuild — compress models at build time and run them.
+
+          compress <model-dir> --spec <yaml> -o <file.mbpack> [--report <file.json>]
+          inspect  <pack> [--json]
+          verify   <pack>
+          eval     <model-dir|pack> --text <file> [--json] [--window N] [--max-tokens N]
+          generate <model-dir|pack> --prompt <text> [--max-tokens N] [--seed S] [--temperature T] [--top-k K] [--top-p P]
+          binding  <model-dir> --class-name <Name> [--namespace <Ns>] --pack-file <name> -o <file.mbbinding>
+        """;
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            var rest = args.Skip(1);
+            return args[0] switch
+            {
+                "compress" => CompressCommand.Run(rest),
+                "inspect" => InspectCommand.Run(rest),
+                "verify" => VerifyCommand.Run(rest),
+                "eval" => EvalCommand.Run(rest),
+                "generate" => GenerateCommand.Run(rest),
+                "binding" => BindingCommand.Run(rest),
+                _ => throw CommandLine.Usage($"unknown command '{args[0]}'."),
+            };
+        }
+        catch (ModelBuildException e)
+        {
+            Console.Error.WriteLine(e.ToCanonical());
+            return 1;
+        }
+        catch (PackFormatException e)
+        {
+            Console.Error.WriteLine($"{e.PackPath}: error {ErrorCodes.InvalidPack}: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or NotSupportedException or UnauthorizedAccessException or KeyNotFoundException)
+        {
+            string code = e is FileNotFoundException or DirectoryNotFoundException ? ErrorCodes.ModelNotFound
+                : e is NotSupportedException ? ErrorCodes.UnsupportedArchitecture : ErrorCodes.InvalidCheckpoint;
+            Console.Error.WriteLine($"modelbuild: error {code}: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using ModelBuild.Format.Config;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ModelBuild.Compression.Torch;
+
+/// <summary>
+/// The Llama forward pass in TorchSharp over Hugging Face-named weights. Used to train the fixture model,
+/// as the reference the packed runtime is checked against, and (later) to run calibration block by block.
+/// </summary>
+public sealed class TorchLlama
+{
+    public LlamaConfig Config { get; }
+    public IReadOnlyDictionary<string, Tensor> Weights { get; }
+
+    public TorchLlama(LlamaConfig config, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        Config = config;
+        Weights = weights;
+    }
+
+    public static string LayerPrefix(int layer) => $"model.layers.{layer}.";
+
+    /// <summary>Names and shapes of every weight, in HF naming, as [out, in] for linear layers.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> WeightShapes(LlamaConfig c)
+    {
+        long h = c.HiddenSize, q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim, f = c.IntermediateSize;
+        yield return ("model.embed_tokens.weight", new[] { (long)c.VocabSize, h });
+        for (int l = 0; l < c.NumHiddenLayers; l++)
+        {
+            string p = LayerPrefix(l);
+            yield return (p + "input_layernorm.weight", new[] { h });
+            yield return (p + "self_attn.q_proj.weight", new[] { q, h });
+            yield return (p + "self_attn.k_proj.weight", new[] { kv, h });
+            yield return (p + "self_attn.v_proj.weight", new[] { kv, h });
+            if (c.AttentionBias)
+            {
+                yield return (p + "self_attn.q_proj.bias", new[] { q });
+                yield return (p + "self_attn.k_proj.bias", new[] { kv });
+                yield return (p + "self_attn.v_proj.bias", new[] { kv });
+            }
+            yield return (p + "self_attn.o_proj.weight", new[] { h, q });
+            yield return (p + "post_attention_layernorm.weight", new[] { h });
+            yield return (p + "mlp.gate_proj.weight", new[] { f, h });
+            yield return (p + "mlp.up_proj.weight", new[] { f, h });
+            yield return (p + "mlp.down_proj.weight", new[] { h, f });
+        }
+        yield return ("model.norm.weight", new[] { h });
+        if (!c.TieWordEmbeddings) yield return ("lm_head.weight", new[] { (long)c.VocabSize, h });
+    }
+
+    /// <summary>Logits [batch, tokens, vocab] for token ids [batch, tokens] starting at position 0.</summary>
+    public Tensor Forward(Tensor ids)
+    {
+        var x = Weights["model.embed_tokens.weight"].index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], Config.HiddenSize);
+        var (cos, sin) = RopeTables(ids.shape[1], x.device);
+        for (int l = 0; l < Config.NumHiddenLayers; l++) x = Block(l, x, cos, sin);
+        x = RmsNorm(x, Weights["model.norm.weight"]);
+        var head = Config.TieWordEmbeddings ? Weights["model.embed_tokens.weight"] : Weights["lm_head.weight"];
+        return F.linear(x, head);
+    }
+
+    public Tensor Block(int layer, Tensor x, Tensor cos, Tensor sin)
+    {
+        string p = LayerPrefix(layer);
+        x = x + Attention(p, RmsNorm(x, Weights[p + "input_layernorm.weight"]), cos, sin);
+        var h = RmsNorm(x, Weights[p + "post_attention_layernorm.weight"]);
+        var mlp = F.linear(F.silu(F.linear(h, Weights[p + "mlp.gate_proj.weight"])) * F.linear(h, Weights[p + "mlp.up_proj.weight"]),
+            Weights[p + "mlp.down_proj.weight"]);
+        return x + mlp;
+    }
+
+    private Tensor Attention(string p, Tensor x, Tensor cos, Tensor sin)
+    {
+        long b = x.shape[0], t = x.shape[1];
+        int hd = Config.HeadDim, nh = Config.NumAttentionHeads, nkv = Config.NumKeyValueHeads;
+        Tensor Proj(string name) => F.linear(x, Weights[p + $"self_attn.{name}.weight"],
+            Config.AttentionBias ? Weights[p + $"self_attn.{name}.bias"] : null);
+        var q = Proj("q_proj").view(b, t, nh, hd).transpose(1, 2);
+        var k = Proj("k_proj").view(b, t, nkv, hd).transpose(1, 2);
+        var v = Proj("v_proj").view(b, t, nkv, hd).transpose(1, 2);
+        q = ApplyRope(q, cos, sin);
+        k = ApplyRope(k, cos, sin);
+        if (nh != nkv)
+        {
+            k = k.repeat_interleave(nh / nkv, dim: 1);
+            v = v.repeat_interleave(nh / nkv, dim: 1);
+        }
+        var scores = q.matmul(k.transpose(2, 3)) / Math.Sqrt(hd);
+        var mask = ones(t, t, dtype: ScalarType.Bool, device: x.device).triu(1);
+        scores = scores.masked_fill(mask, float.NegativeInfinity);
+        var o = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, t, nh * hd);
+        return F.linear(o, Weights[p + "self_attn.o_proj.weight"]);
+    }
+
+    private Tensor RmsNorm(Tensor x, Tensor w) =>
+        x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + Config.RmsNormEps) * w;
+
+    /// <summary>cos/sin tables [tokens, head_dim] in HF's half-split layout.</summary>
+    public (Tensor Cos, Tensor Sin) RopeTables(long tokens, Device device)
+    {
+        var inv = tensor(RopeFrequencies.InverseFrequencies(Config).Select(d => (float)d).ToArray(), device: device);
+        var pos = arange(tokens, dtype: ScalarType.Float32, device: device);
+        var freqs = outer(pos, inv);
+        var emb = cat(new[] { freqs, freqs }, -1);
+        return (emb.cos(), emb.sin());
+    }
+
+    private static Tensor ApplyRope(Tensor x, Tensor cos, Tensor sin)
+    {
+        long half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        var rotated = cat(new[] { -x2, x1 }, -1);
+        return x * cos + rotated * sin;
+    }
+}

@@ -1,0 +1,122 @@
+using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
+
+namespace ModelBuild.Format.Pack;
+
+/// <summary>
+/// Opens a pack memory-mapped (zero-copy): tensors are spans over the mapping. Every range is checked
+/// against the file on open; checksums are verified on open unless the caller opts out.
+/// </summary>
+public sealed unsafe class PackReader : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly Dictionary<string, TensorEntry> _byName;
+
+    public string Path { get; }
+    public PackHeader Header { get; }
+    public PackManifest Manifest { get; }
+    public long FileLength { get; }
+
+    private PackReader(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePtr, long length)
+    {
+        Path = path;
+        _file = file;
+        _view = view;
+        _base = basePtr;
+        FileLength = length;
+        Header = PackHeader.Read(new ReadOnlySpan<byte>(_base, (int)Math.Min(length, PackHeader.Size)), length, path);
+        if (Header.ManifestLength > int.MaxValue) throw new PackFormatException(path, "manifest is too large.");
+        try
+        {
+            Manifest = PackManifest.FromUtf8(new ReadOnlySpan<byte>(_base + Header.ManifestOffset, (int)Header.ManifestLength));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new PackFormatException(path, $"manifest is not valid JSON ({e.Message}); the pack is corrupt.");
+        }
+        _byName = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+        foreach (var t in Manifest.Tensors ?? new())
+        {
+            if (!_byName.TryAdd(t.Name, t)) throw new PackFormatException(path, $"tensor '{t.Name}' is listed twice.");
+            TensorLayout.Validate(t, Header.DataLength, path);
+        }
+    }
+
+    public static PackReader Open(string path, bool verifyChecksums = true)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"pack not found: {path}", path);
+        long length = new FileInfo(path).Length;
+        if (length < PackHeader.Size)
+            throw new PackFormatException(path, $"file is {length} bytes, shorter than the {PackHeader.Size}-byte header; it is truncated or not a pack.");
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* ptr = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref ptr);
+            ptr += view.PointerOffset;
+            var reader = new PackReader(path, file, view, ptr, length);
+            if (verifyChecksums)
+            {
+                var problems = reader.Verify();
+                if (problems.Count > 0) throw new PackFormatException(path, problems[0] + (problems.Count > 1 ? $" (and {problems.Count - 1} more problems)" : ""));
+            }
+            return reader;
+        }
+        catch
+        {
+            if (view is not null)
+            {
+                view.SafeMemoryMappedViewHandle.ReleasePointer();
+                view.Dispose();
+            }
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyCollection<TensorEntry> Tensors => _byName.Values;
+
+    public bool HasTensor(string name) => _byName.ContainsKey(name);
+
+    public TensorEntry Tensor(string name) =>
+        _byName.TryGetValue(name, out var t) ? t : throw new PackFormatException(Path, $"tensor '{name}' is missing.");
+
+    public ReadOnlySpan<byte> Part(TensorEntry tensor, string part)
+    {
+        if (!tensor.Parts.TryGetValue(part, out var blob))
+            throw new PackFormatException(Path, $"tensor '{tensor.Name}' has no part '{part}'.");
+        return new ReadOnlySpan<byte>(_base + Header.DataOffset + blob.Offset, checked((int)blob.Length));
+    }
+
+    /// <summary>Pointer to a part, for kernels; valid while this reader is alive.</summary>
+    public byte* PartPointer(TensorEntry tensor, string part) => _base + Header.DataOffset + tensor.Parts[part].Offset;
+
+    /// <summary>Checks the whole-file hash and every blob's hash; returns one line per problem, naming the tensor.</summary>
+    public List<string> Verify()
+    {
+        var problems = new List<string>();
+        var hash = new XxHash3();
+        hash.Append(new ReadOnlySpan<byte>(_base + Header.DataOffset, checked((int)Header.DataLength)));
+        hash.Append(new ReadOnlySpan<byte>(_base + Header.ManifestOffset, (int)Header.ManifestLength));
+        foreach (var t in Manifest.Tensors)
+            foreach (var (name, blob) in t.Parts)
+            {
+                var actual = Convert.ToHexString(XxHash3.Hash(Part(t, name))).ToLowerInvariant();
+                if (actual != blob.Hash) problems.Add($"tensor '{t.Name}' part '{name}' fails its checksum (expected {blob.Hash}, got {actual}); the pack was modified or corrupted.");
+            }
+        if (hash.GetCurrentHashAsUInt64() != Header.ContentHash)
+            problems.Add("whole-file checksum mismatch; the pack was modified or corrupted.");
+        return problems;
+    }
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using ModelBuild.Format.Config;
+using ModelBuild.Format.Pack;
+using ModelBuild.Runtime.Generation;
+using ModelBuild.Runtime.Llama;
+using ModelBuild.Runtime.Tokenization;
+
+namespace ModelBuild.Runtime;
+
+/// <summary>A packed causal language model ready to generate text. Generated model classes wrap this.</summary>
+public sealed class CausalLanguageModel : IDisposable
+{
+    private readonly PackReader _pack;
+    private readonly LlamaWeights _weights;
+    private readonly object _gate = new();
+
+    public LlamaConfig Config { get; }
+    public ModelTokenizer Tokenizer { get; }
+    public PackManifest Manifest => _pack.Manifest;
+    public string PackPath => _pack.Path;
+
+    private CausalLanguageModel(PackReader pack)
+    {
+        _pack = pack;
+        Config = LlamaConfig.Parse(pack.Manifest.ConfigJson, pack.Path + " (manifest config)");
+        Tokenizer = ModelTokenizer.FromJson(pack.Manifest.TokenizerJson, Config.BosTokenId, Config.EosTokenId);
+        _weights = new LlamaWeights(pack, Config);
+    }
+
+    /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
+    public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true)
+    {
+        var pack = PackReader.Open(packPath, verifyChecksums);
+        try { return new CausalLanguageModel(pack); }
+        catch { pack.Dispose(); throw; }
+    }
+
+    public LlamaForward CreateSession(int? maxPositions = null) => new(Config, _weights, maxPositions);
+
+    public int[] Tokenize(string text) => Tokenizer.Encode(text);
+    public string Detokenize(IEnumerable<int> ids) => Tokenizer.Decode(ids);
+
+    public string Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        string.Concat(GenerateStreaming(prompt, options, cancellationToken));
+
+    /// <summary>Yields text pieces as tokens are produced; multi-byte characters are held back until complete.</summary>
+    public IEnumerable<string> GenerateStreaming(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new GenerationOptions();
+        var session = CreateSession();
+        var sampler = new Sampler(options);
+        var promptIds = new List<int> { Config.BosTokenId };
+        promptIds.AddRange(Tokenizer.Encode(prompt));
+        if (promptIds.Count >= session.MaxPositions)
+            throw new ArgumentException($"the prompt has {promptIds.Count} tokens; the model's context is {session.MaxPositions}.", nameof(prompt));
+        var logits = new float[Config.VocabSize];
+        lock (_gate) session.Forward(promptIds.ToArray(), logits);
+
+        var generated = new List<int>();
+        string emitted = "";
+        var pending = new int[1];
+        for (int i = 0; i < options.MaxTokens && session.Position < session.MaxPositions; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int next = sampler.Next(logits);
+            if (next == Config.EosTokenId) yield break;
+            generated.Add(next);
+            string text = Tokenizer.Decode(generated);
+            if (!text.EndsWith('\uFFFD') && text.Length > emitted.Length && text.StartsWith(emitted, StringComparison.Ordinal))
+            {
+                string piece = text[emitted.Length..];
+                int stop = FindStop(text, options.StopSequences, emitted.Length);
+                if (stop >= 0)
+                {
+                    if (stop > emitted.Length) yield return text[emitted.Length..stop];
+                    yield break;
+                }
+                emitted = text;
+                yield return piece;
+            }
+            if (i + 1 < options.MaxTokens && session.Position < session.MaxPositions)
+            {
+                pending[0] = next;
+                lock (_gate) session.Forward(pending, logits);
+            }
+        }
+    }
+
+    private static int FindStop(string text, IReadOnlyList<string> stops, int searchFrom)
+    {
+        int best = -1;
+        foreach (var s in stops)
+        {
+            if (string.IsNullOrEmpty(s)) continue;
+            int idx = text.IndexOf(s, Math.Max(0, searchFrom - s.Length + 1), StringComparison.Ordinal);
+            if (idx >= 0 && (best < 0 || idx < best)) best = idx;
+        }
+        return best;
+    }
+
+    public void Dispose() => _pack.Dispose();
+}
