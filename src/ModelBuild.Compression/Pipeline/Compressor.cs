@@ -75,7 +75,12 @@ public sealed class Compressor(Action<string>? log = null)
                 for (int k = 0; k < data.Length; k++) half[k] = (Half)data[k];
                 writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(MemoryMarshal.AsBytes(half.AsSpan())) } });
             }
-            log?.Invoke($"[{i + 1}/{shapes.Count}] {name} {(quantize is not null && LayerSelector.Matches(name, quantize.Targets, quantize.Ignore) ? $"{quantize.Method} int{quantize.Bits}" : shape.Length == 1 ? "f32" : "f16")} ({sw.Elapsed.TotalSeconds:F1}s)");
+            bool endOfBlock = i + 1 == shapes.Count || BlockOf(shapes[i + 1].Name) != BlockOf(name);
+            if (endOfBlock && BlockOf(name) is int block)
+            {
+                double perBlock = sw.Elapsed.TotalSeconds / (block + 1);
+                log?.Invoke($"block {block + 1}/{c.NumHiddenLayers} done ({sw.Elapsed.TotalSeconds:F1}s, ETA {perBlock * (c.NumHiddenLayers - block - 1):F0}s)");
+            }
         }
 
         var report = new JsonObject
@@ -100,6 +105,9 @@ public sealed class Compressor(Action<string>? log = null)
         writer.Commit(manifest);
         return new Result(outputPath, new FileInfo(outputPath).Length, report);
     }
+
+    private static int? BlockOf(string tensorName) =>
+        tensorName.StartsWith("model.layers.", StringComparison.Ordinal) && int.TryParse(tensorName.Split('.')[2], out int b) ? b : null;
 
     public static string Describe(StageSpec s) => s switch
     {

@@ -1,0 +1,35 @@
+using System;
+using System.Collections.Generic;
+
+namespace ModelBuild.Generator;
+
+/// <summary>
+/// What the generator knows about one model, parsed from its .mbbinding file (key=value lines written by
+/// `modelbuild binding`). A value type with structural equality so the incremental pipeline can cache it.
+/// </summary>
+internal sealed record ModelBinding(
+    string SourcePath, string ClassName, string Namespace, string PackFile, string ModelType,
+    int VocabSize, int ContextLength, int HiddenSize, int LayerCount, int AttentionHeads, int KeyValueHeads, string? Error)
+{
+    public static ModelBinding Parse(string path, string text)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            int eq = line.IndexOf('=');
+            if (eq > 0) values[line.Substring(0, eq)] = line.Substring(eq + 1);
+        }
+        string? error = null;
+        string Get(string key)
+        {
+            if (values.TryGetValue(key, out var v)) return v;
+            error ??= $"binding manifest lacks '{key}'";
+            return "";
+        }
+        int GetInt(string key) => int.TryParse(Get(key), out int v) ? v : 0;
+        return new ModelBinding(path, Get("class_name"), values.TryGetValue("namespace", out var ns) ? ns : "", Get("pack_file"), Get("model_type"),
+            GetInt("vocab_size"), GetInt("context_length"), GetInt("hidden_size"), GetInt("num_layers"),
+            GetInt("num_attention_heads"), GetInt("num_key_value_heads"), error);
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace ModelBuild.Tasks;
+
+/// <summary>Writes the small binding manifest the source generator reads: `modelbuild binding`. Cheap: reads config.json only.</summary>
+public sealed class WriteModelBinding : ModelBuildToolTask
+{
+    [Required] public string ModelDirectory { get; set; } = "";
+    [Required] public string ClassName { get; set; } = "";
+    public string? Namespace { get; set; }
+    [Required] public string PackFileName { get; set; } = "";
+    [Required] public string OutputFile { get; set; } = "";
+
+    protected override void AppendArguments(CommandLineBuilder b)
+    {
+        b.AppendSwitch("binding");
+        b.AppendFileNameIfNotNull(ModelDirectory);
+        b.AppendSwitchIfNotNull("--class-name ", ClassName);
+        if (!string.IsNullOrEmpty(Namespace)) b.AppendSwitchIfNotNull("--namespace ", Namespace);
+        b.AppendSwitchIfNotNull("--pack-file ", PackFileName);
+        b.AppendSwitchIfNotNull("-o ", OutputFile);
+    }
+
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Low;
+}
