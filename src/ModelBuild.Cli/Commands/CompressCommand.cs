@@ -11,8 +11,8 @@ public static class CompressCommand
         var cl = new CommandLine(args, new[] { "--spec", "-o", "--output", "--report" }, Array.Empty<string>());
         string modelDir = cl.Positional0("model directory");
         string output = cl.Get("-o") ?? cl.Require("--output");
-        var spec = SpecParser.ParseFile(cl.Require("--spec"));
         var checkpoint = Checkpoint.Open(modelDir);
+        var spec = SpecParser.ParseFile(cl.Require("--spec"));
         Console.WriteLine($"compressing {modelDir} ({checkpoint.Config.ModelType}, {checkpoint.Config.NumHiddenLayers} layers) with {string.Join(" -> ", spec.Stages.Select(Compressor.Describe))}");
         var result = new Compressor(Console.WriteLine).Compress(checkpoint, spec, output);
         if (cl.Get("--report") is { } reportPath)

@@ -1,0 +1,80 @@
+using ModelBuild.Compression.Ingestion;
+using ModelBuild.Compression.Pipeline;
+using ModelBuild.Compression.Quantization;
+using ModelBuild.Compression.Spec;
+using ModelBuild.Compression.Torch;
+using ModelBuild.Runtime;
+using ModelBuild.Tests;
+using static TorchSharp.torch;
+
+namespace ModelBuild.Compression.Tests;
+
+/// <summary>The packed runtime's logits against a TorchSharp forward of the same weights.</summary>
+public class ReferenceForwardTests
+{
+    // Both sides compute in float32 from identical weights; differences come from summation order only.
+    private const float Tolerance = 2e-3f;
+
+    private static float[] ReferenceLogits(Checkpoint cp, int[] ids, Func<string, float[], float[]> transform)
+    {
+        TorchSharpLoader.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var weights = TorchLlama.WeightShapes(cp.Config).ToDictionary(
+            s => s.Name, s => tensor(transform(s.Name, cp.ReadTensor(s.Name, s.Shape))).view(s.Shape));
+        var model = new TorchLlama(cp.Config, weights);
+        using var _ = no_grad();
+        return model.Forward(tensor(ids.Select(i => (long)i).ToArray()).view(1, ids.Length)).data<float>().ToArray();
+    }
+
+    private static float[] RuntimeLogits(string pack, int[] ids)
+    {
+        using var model = CausalLanguageModel.Load(pack);
+        var logits = new float[ids.Length * model.Config.VocabSize];
+        var session = model.CreateSession();
+        // Two chunks, so the KV cache path is exercised as well as prefill.
+        session.Forward(ids.AsSpan(0, 20), logits, allLogits: true);
+        session.Forward(ids.AsSpan(20), logits.AsSpan(20 * model.Config.VocabSize), allLogits: true);
+        return logits;
+    }
+
+    private static int[] SampleIds(Checkpoint cp)
+    {
+        var tok = Runtime.Tokenization.ModelTokenizer.FromJson(cp.TokenizerJson, cp.Config.BosTokenId, cp.Config.EosTokenId);
+        var ids = new List<int> { cp.Config.BosTokenId };
+        ids.AddRange(tok.Encode(File.ReadAllText(RepoPaths.FixtureEvalText))[..47]);
+        return ids.ToArray();
+    }
+
+    [Fact]
+    public void F16_pack_logits_match_the_TorchSharp_reference()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        new Compressor().Compress(cp, null, dir.File("f16.mbpack"));
+        var ids = SampleIds(cp);
+        var expected = ReferenceLogits(cp, ids, (_, w) => w);
+        var actual = RuntimeLogits(dir.File("f16.mbpack"), ids);
+        float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(maxDiff < Tolerance, $"max |logit difference| {maxDiff}");
+        Assert.True(expected.Max() - expected.Min() > 5, "logits are not trivially flat");
+    }
+
+    [Fact]
+    public void Int4_pack_logits_match_the_reference_run_on_independently_dequantized_weights()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        File.WriteAllText(dir.File("q.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        new Compressor().Compress(cp, SpecParser.ParseFile(dir.File("q.yaml")), dir.File("q4.mbpack"));
+        var ids = SampleIds(cp);
+        var expected = ReferenceLogits(cp, ids, (name, w) =>
+            LayerSelector.Matches(name, CompressionSpec.DefaultTargets, Array.Empty<string>())
+                ? RtnQuantizer.Quantize(w, (int)cp.Entry(name).Shape[0], (int)cp.Entry(name).Shape[1], 4, 128, false).Dequantize()
+                : w);
+        var actual = RuntimeLogits(dir.File("q4.mbpack"), ids);
+        float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(maxDiff < Tolerance, $"max |logit difference| {maxDiff}");
+        var original = ReferenceLogits(cp, ids, (_, w) => w);
+        Assert.True(original.Zip(expected, (a, b) => Math.Abs(a - b)).Max() > 10 * Tolerance, "quantization should change the logits measurably");
+    }
+}

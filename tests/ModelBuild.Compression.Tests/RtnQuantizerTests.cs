@@ -1,0 +1,59 @@
+using ModelBuild.Compression.Quantization;
+
+namespace ModelBuild.Compression.Tests;
+
+public class RtnQuantizerTests
+{
+    private static float[] RandomWeights(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * 0.1f).ToArray();
+    }
+
+    [Theory]
+    [InlineData(4, 32, false)]
+    [InlineData(4, 64, true)]
+    [InlineData(8, 128, false)]
+    [InlineData(8, -1, true)]
+    public void Every_weight_is_within_half_a_step_of_its_group_grid(int bits, int group, bool symmetric)
+    {
+        int rows = 7, cols = 128;
+        var w = RandomWeights(rows * cols, bits + group);
+        var q = RtnQuantizer.Quantize(w, rows, cols, bits, group, symmetric);
+        int g = group == -1 ? cols : group;
+        Assert.Equal(rows * cols / g, q.Scales.Length);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                float scale = (float)q.Scales[r * (cols / g) + c / g];
+                Assert.InRange(q.Codes[r * cols + c], 0, (1 << bits) - 1);
+                // Symmetric grids have one more step on the negative side; the max may clip by up to a step.
+                Assert.True(Math.Abs(w[r * cols + c] - q.Dequantize(r, c)) <= scale * (symmetric ? 1.0f : 0.5f) + 1e-6f,
+                    $"row {r} col {c}: {w[r * cols + c]} vs {q.Dequantize(r, c)} (scale {scale})");
+            }
+    }
+
+    [Fact]
+    public void Eight_bits_are_much_more_accurate_than_four()
+    {
+        var w = RandomWeights(16 * 256, 3);
+        double Err(int bits) => w.Zip(RtnQuantizer.Quantize(w, 16, 256, bits, 128, false).Dequantize(), (a, b) => (double)(a - b) * (a - b)).Sum();
+        Assert.True(Err(8) * 100 < Err(4), $"int8 error {Err(8)} vs int4 {Err(4)}");
+    }
+
+    [Fact]
+    public void Zeros_stay_exactly_zero()
+    {
+        var w = RandomWeights(4 * 64, 5);
+        for (int i = 0; i < w.Length; i += 3) w[i] = 0;
+        var dq = RtnQuantizer.Quantize(w, 4, 64, 4, 32, false).Dequantize();
+        for (int i = 0; i < w.Length; i += 3) Assert.Equal(0f, dq[i]);
+    }
+
+    [Fact]
+    public void Four_bit_codes_pack_two_per_byte_low_nibble_first()
+    {
+        var q = new QuantizedMatrix(1, 4, 4, 4, false, new byte[] { 1, 2, 15, 0 }, new[] { (Half)1 }, new byte[] { 0 });
+        Assert.Equal(new byte[] { 0x21, 0x0F }, q.PackCodes());
+    }
+}

@@ -1,0 +1,89 @@
+using ModelBuild.Tests;
+
+namespace ModelBuild.EndToEnd.Tests;
+
+/// <summary>A user's project: a csproj with a &lt;CompressedModel&gt; item, built with `dotnet build`, then run.</summary>
+[Trait("Category", "Slow")]
+public class BuildTests
+{
+    private static void WriteProject(RepoPaths.TempDir dir, string spec, string classAttributes = "ClassName=\"FortuneModel\"")
+    {
+        File.WriteAllText(dir.File("App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <RootNamespace>App</RootNamespace>
+              </PropertyGroup>
+              <ItemGroup>
+                <CompressedModel Include="{RepoPaths.FixtureModel}" Spec="model.compress.yaml" {classAttributes} />
+              </ItemGroup>
+              <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
+            </Project>
+            """);
+        File.WriteAllText(dir.File("model.compress.yaml"), spec);
+        File.WriteAllText(dir.File("Program.cs"), """
+            using App;
+            using var model = FortuneModel.Load();
+            Console.WriteLine($"vocab={FortuneModel.VocabSize} context={FortuneModel.ContextLength}");
+            Console.WriteLine("text=" + model.Generate("The meaning of life is", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 20, Seed = 1 }));
+            """);
+    }
+
+    private static ProcessRunner.Result Build(RepoPaths.TempDir dir, params string[] extra) =>
+        ProcessRunner.Run("dotnet", new[] { "build", dir.File("App.csproj"), "-v:n", "-nologo" }.Concat(extra), dir.Path, TimeSpan.FromMinutes(15));
+
+    [Fact]
+    public void Build_compresses_generates_and_runs_and_a_second_build_does_not_compress_again()
+    {
+        using var dir = new RepoPaths.TempDir();
+        WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+
+        var first = Build(dir);
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.Contains("block 6/6", first.StdOut);
+        string output = dir.File("bin/Debug/net10.0");
+        Assert.True(File.Exists(Path.Combine(output, "tiny-fortunes.mbpack")), "the pack is copied to the output directory");
+
+        var run = ProcessRunner.Run("dotnet", new[] { Path.Combine(output, "App.dll") }, output);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("vocab=2048 context=512", run.StdOut);
+        string text = run.StdOut.Split("text=")[1].Trim();
+        Assert.True(text.Length > "The meaning of life is".Length, run.StdOut);
+
+        var second = Build(dir);
+        Assert.True(second.ExitCode == 0, second.All);
+        Assert.DoesNotContain("block 1/6", second.StdOut);
+        Assert.Contains("Skipping target \"ModelBuildCompress\"", second.StdOut);
+
+        // Changing the spec is an input change: the model is compressed again.
+        File.WriteAllText(dir.File("model.compress.yaml"), "stages:\n  - quantize: { method: rtn, bits: 8, group_size: 128 }\n");
+        var third = Build(dir);
+        Assert.True(third.ExitCode == 0, third.All);
+        Assert.Contains("block 6/6", third.StdOut);
+    }
+
+    [Fact]
+    public void A_spec_error_fails_the_build_at_the_yaml_line_and_leaves_no_pack()
+    {
+        using var dir = new RepoPaths.TempDir();
+        WriteProject(dir, "stages:\n  - quantize: { method: rtn, bitz: 4 }\n");
+        var r = Build(dir);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains($"{dir.File("model.compress.yaml")}(2,30): error MB1102", r.StdOut);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void A_design_time_build_generates_the_binding_but_does_not_compress()
+    {
+        using var dir = new RepoPaths.TempDir();
+        WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        var r = Build(dir, "-p:DesignTimeBuild=true", "-t:ModelBuildWriteBindings;ModelBuildCompress");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.NotEmpty(Directory.GetFiles(dir.Path, "*.mbbinding", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using ModelBuild.Format.Pack;
+using ModelBuild.Tests;
+
+namespace ModelBuild.Format.Tests;
+
+public class PackRoundTripTests
+{
+    internal static string WriteSamplePack(string path, float[]? weights = null)
+    {
+        weights ??= Enumerable.Range(0, 6 * 5).Select(i => i * 0.25f - 3).ToArray();
+        using var w = new PackWriter(path);
+        w.AddTensor(new TensorEntry { Name = "a", Format = TensorLayout.F32, Shape = new long[] { 6, 5 }, Parts = new() { ["data"] = w.AddBlob(MemoryMarshal.AsBytes(weights.AsSpan())) } });
+        w.AddTensor(new TensorEntry { Name = "b", Format = TensorLayout.F32, Shape = new long[] { 3 }, Parts = new() { ["data"] = w.AddBlob(MemoryMarshal.AsBytes(new float[] { 1, 2, 3 }.AsSpan())) } });
+        w.Commit(new PackManifest { ToolVersion = "test", ConfigJson = "{}", TokenizerJson = "{}", Tensors = new() });
+        return path;
+    }
+
+    [Fact]
+    public void Tensors_round_trip_through_the_memory_mapped_reader_with_64_byte_alignment()
+    {
+        using var dir = new RepoPaths.TempDir();
+        var weights = Enumerable.Range(0, 30).Select(i => MathF.Sin(i)).ToArray();
+        using var r = PackReader.Open(WriteSamplePack(dir.File("x.mbpack"), weights));
+        var a = r.Tensor("a");
+        Assert.Equal(weights, MemoryMarshal.Cast<byte, float>(r.Part(a, "data")).ToArray());
+        Assert.Equal(new float[] { 1, 2, 3 }, MemoryMarshal.Cast<byte, float>(r.Part(r.Tensor("b"), "data")).ToArray());
+        Assert.All(r.Tensors.SelectMany(t => t.Parts.Values), p => Assert.Equal(0, p.Offset % PackHeader.Alignment));
+        Assert.Empty(r.Verify());
+    }
+
+    [Fact]
+    public void Same_inputs_give_identical_bytes()
+    {
+        using var dir = new RepoPaths.TempDir();
+        var one = File.ReadAllBytes(WriteSamplePack(dir.File("1.mbpack")));
+        var two = File.ReadAllBytes(WriteSamplePack(dir.File("2.mbpack")));
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void A_writer_disposed_without_commit_leaves_no_file()
+    {
+        using var dir = new RepoPaths.TempDir();
+        using (var w = new PackWriter(dir.File("x.mbpack"))) w.AddBlob(new byte[100]);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void A_flipped_byte_in_a_tensor_is_reported_with_the_tensor_name()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string path = WriteSamplePack(dir.File("x.mbpack"));
+        var bytes = File.ReadAllBytes(path);
+        bytes[PackHeader.Size + 4] ^= 0x40; // inside tensor "a"
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path));
+        Assert.Contains("tensor 'a'", e.Message);
+        Assert.Contains("checksum", e.Message);
+    }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(63)]
+    [InlineData(200)]
+    public void A_truncated_pack_fails_with_a_clear_error(int keep)
+    {
+        using var dir = new RepoPaths.TempDir();
+        string path = WriteSamplePack(dir.File("x.mbpack"));
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..Math.Min(keep, bytes.Length - 1)]);
+        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path));
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_pack_is_rejected_by_its_magic()
+    {
+        using var dir = new RepoPaths.TempDir();
+        File.WriteAllBytes(dir.File("x.mbpack"), new byte[1000]);
+        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(dir.File("x.mbpack")));
+        Assert.Contains("magic", e.Message);
+    }
+
+    [Fact]
+    public void A_manifest_declaring_a_part_past_the_data_section_is_rejected_before_any_read()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string path = dir.File("x.mbpack");
+        using (var w = new PackWriter(path))
+        {
+            var blob = w.AddBlob(new byte[16]);
+            w.AddTensor(new TensorEntry { Name = "big", Format = TensorLayout.F32, Shape = new long[] { 1000 }, Parts = new() { ["data"] = blob with { Length = 4000 } } });
+            w.Commit(new PackManifest { ToolVersion = "t", ConfigJson = "{}", TokenizerJson = "{}", Tensors = new() });
+        }
+        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path, verifyChecksums: false));
+        Assert.Contains("'big'", e.Message);
+    }
+}

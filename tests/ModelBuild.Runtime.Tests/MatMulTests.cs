@@ -1,0 +1,71 @@
+using ModelBuild.Runtime.Kernels;
+using ModelBuild.Runtime.Weights;
+
+namespace ModelBuild.Runtime.Tests;
+
+public unsafe class MatMulTests
+{
+    /// <summary>A matrix held as plain floats: the reference kernels are checked against.</summary>
+    private sealed class PlainMatrix(float[] w, int rows, int cols) : IWeightMatrix
+    {
+        public int Rows => rows;
+        public int Cols => cols;
+        public void DequantizeRow(int row, Span<float> dst) => w.AsSpan(row * cols, cols).CopyTo(dst);
+    }
+
+    private static float[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(37, 13, 1)]
+    [InlineData(64, 96, 5)]
+    [InlineData(257, 33, 3)]
+    public void Matches_a_naive_triple_loop_with_bias(int rows, int cols, int tokens)
+    {
+        var w = Random(rows * cols, rows);
+        var x = Random(tokens * cols, cols);
+        var bias = Random(rows, 7);
+        var y = new float[tokens * rows];
+        MatMul.Multiply(new PlainMatrix(w, rows, cols), x, y, tokens, bias);
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+            {
+                double s = bias[r];
+                for (int c = 0; c < cols; c++) s += (double)w[r * cols + c] * x[t * cols + c];
+                Assert.Equal(s, y[t * rows + r], 3);
+            }
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Group_quantized_rows_dequantize_as_q_minus_zero_times_scale(int bits)
+    {
+        int rows = 3, cols = 64, group = 32, groups = cols / group;
+        var rng = new Random(bits);
+        var codes = Enumerable.Range(0, rows * cols).Select(_ => (byte)rng.Next(1 << bits)).ToArray();
+        var scales = Enumerable.Range(0, rows * groups).Select(i => (Half)(0.01f * (i + 1))).ToArray();
+        var zeros = Enumerable.Range(0, rows * groups).Select(i => (byte)(i % (1 << bits))).ToArray();
+        byte[] packed = bits == 8 ? codes : Enumerable.Range(0, codes.Length / 2).Select(i => (byte)(codes[2 * i] | codes[2 * i + 1] << 4)).ToArray();
+        fixed (byte* q = packed)
+        fixed (Half* s = scales)
+        fixed (byte* z = zeros)
+        {
+            var m = new GroupQuantizedMatrix(q, s, z, rows, cols, bits, group);
+            var row = new float[cols];
+            for (int r = 0; r < rows; r++)
+            {
+                m.DequantizeRow(r, row);
+                for (int c = 0; c < cols; c++)
+                {
+                    int g = r * groups + c / group;
+                    Assert.Equal((codes[r * cols + c] - zeros[g]) * (float)scales[g], row[c]);
+                }
+            }
+        }
+    }
+}
