@@ -31,7 +31,10 @@ public static class Evaluation
                 float max = TensorPrimitives.Max(row);
                 double sum = 0;
                 foreach (var v in row) sum += Math.Exp(v - max);
-                nll += Math.Log(sum) + max - row[ids[start + t]];
+                double tokenNll = Math.Log(sum) + max - row[ids[start + t]];
+                if (!double.IsFinite(tokenNll))
+                    throw new InvalidOperationException($"the model produced non-finite logits at token {start + t}; the pack's weights may be broken.");
+                nll += tokenNll;
             }
             count += n;
             progress?.Report((double)count / total);

@@ -50,8 +50,8 @@ public class BuildTests
         var run = ProcessRunner.Run("dotnet", new[] { Path.Combine(output, "App.dll") }, output);
         Assert.True(run.ExitCode == 0, run.All);
         Assert.Contains("vocab=2048 context=512", run.StdOut);
-        string text = run.StdOut.Split("text=")[1].Trim();
-        Assert.True(text.Length > "The meaning of life is".Length, run.StdOut);
+        string text = run.StdOut[(run.StdOut.IndexOf("text=", StringComparison.Ordinal) + "text=".Length)..].Trim();
+        Assert.True(text.Length > 10, run.StdOut);
 
         var second = Build(dir);
         Assert.True(second.ExitCode == 0, second.All);

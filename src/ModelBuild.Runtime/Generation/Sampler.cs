@@ -15,7 +15,7 @@ public sealed class Sampler(GenerationOptions options)
         int n = logits.Length;
         if (_probs.Length != n) { _probs = new float[n]; _order = new int[n]; }
         TensorPrimitives.Divide(logits, options.Temperature, _probs);
-        TensorPrimitives.SoftMax(_probs, _probs);
+        Kernels.Softmax.InPlace(_probs);
         for (int i = 0; i < n; i++) _order[i] = i;
         var probs = _probs;
         Array.Sort(_order, (a, b) => probs[b].CompareTo(probs[a]) is var c && c != 0 ? c : a.CompareTo(b));

@@ -122,7 +122,7 @@ public sealed class LlamaForward
             var query = new ReadOnlySpan<float>(q, t * qDim + head * hd, hd);
             for (int p = 0; p < length; p++)
                 scores[p] = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(keys, p * kvDim + kvHead * hd, hd)) * scale;
-            TensorPrimitives.SoftMax(scores, scores);
+            Softmax.InPlace(scores);
             var dst = output.AsSpan(t * qDim + head * hd, hd);
             dst.Clear();
             for (int p = 0; p < length; p++)
