@@ -26,15 +26,27 @@ public sealed class Compressor(Action<string>? log = null)
     {
         var stages = spec?.Stages ?? Array.Empty<StageSpec>();
         foreach (var stage in stages)
-            if (stage is not QuantizeSpec { Method: "rtn" } q || q.Bits is not (4 or 8))
-                throw new ModelBuildException(ErrorCodes.SpecNotSupported,
-                    stage switch
-                    {
-                        QuantizeSpec qs when qs.Method == "rtn" => $"rtn with {qs.Bits} bits cannot be stored yet; this version packs 4 and 8 bits.",
-                        _ => $"{(stage is QuantizeSpec ? "quantize" : "sparsify")} method '{stage.Method}' is not available in this version of ModelBuild.",
-                    },
-                    stage.Location.File, stage.Location.Line, stage.Location.Column, "use quantize: { method: rtn, bits: 4 or 8, group_size: N }.");
-        var quantize = stages.OfType<QuantizeSpec>().LastOrDefault();
+            if (stage is not QuantizeSpec)
+                throw new ModelBuildException(ErrorCodes.SpecNotSupported, $"sparsify method '{stage.Method}' is not available in this version of ModelBuild.",
+                    stage.Location.File, stage.Location.Line, stage.Location.Column, "remove the sparsify stage, or quantize only (rtn or gptq).");
+        if (stages.OfType<QuantizeSpec>().Count() > 1)
+        {
+            var second = stages.OfType<QuantizeSpec>().Skip(1).First();
+            throw new ModelBuildException(ErrorCodes.SpecNotSupported, "only one quantize stage is supported.", second.Location.File, second.Location.Line, second.Location.Column, "merge the quantize stages into one.");
+        }
+        var quantize = stages.OfType<QuantizeSpec>().SingleOrDefault();
+
+        Dictionary<string, GptqPipeline.LayerResult>? gptq = null;
+        if (quantize is { Method: "gptq" })
+        {
+            var calibration = spec!.Calibration ?? throw new ModelBuildException(ErrorCodes.SpecInvalidValue, "gptq needs calibration data.",
+                quantize.Location.File, quantize.Location.Line, quantize.Location.Column, "add calibration: { text: calib.txt, samples: 128, sequence_length: 256 } to the spec.");
+            CheckGroupSizes(checkpoint, quantize);
+            var tokenizer = Runtime.Tokenization.ModelTokenizer.FromJson(checkpoint.TokenizerJson, checkpoint.Config.BosTokenId, checkpoint.Config.EosTokenId);
+            var ids = Calibration.CalibrationSet.Sample(calibration, spec.SourcePath, tokenizer, checkpoint.Config.MaxPositionEmbeddings);
+            log?.Invoke($"calibration: {calibration.Samples} x {calibration.SequenceLength} tokens (seed {calibration.Seed})");
+            gptq = new GptqPipeline(log).Run(checkpoint, quantize, ids, calibration.SequenceLength);
+        }
 
         var sw = Stopwatch.StartNew();
         var c = checkpoint.Config;
@@ -50,15 +62,25 @@ public sealed class Compressor(Action<string>? log = null)
             if (quantize is not null && shape.Length == 2 && LayerSelector.Matches(name, quantize.Targets, quantize.Ignore))
             {
                 int rows = (int)shape[0], cols = (int)shape[1];
-                int group = quantize.GroupSize == -1 ? cols : quantize.GroupSize;
-                if (cols % group != 0)
-                    throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"group_size {group} does not divide the {cols} input columns of '{name}'.",
-                        quantize.Location.File, quantize.Location.Line, quantize.Location.Column, $"choose a group_size that divides {cols}, or -1 for per-row.");
-                var qm = RtnQuantizer.Quantize(data, rows, cols, quantize.Bits, group, quantize.Symmetric);
-                layerErrors.Add(new JsonObject { ["tensor"] = name, ["relative_weight_error"] = RelativeError(data, qm.Dequantize()) });
+                var layerReport = new JsonObject { ["tensor"] = name };
+                QuantizedMatrix qm;
+                if (gptq is not null)
+                {
+                    var result = gptq[name];
+                    qm = result.Matrix;
+                    layerReport["relative_output_error"] = Math.Round(result.RelativeOutputError, 6);
+                    if (result.DampUsed != quantize.Damp) layerReport["damp_raised_to"] = result.DampUsed;
+                }
+                else
+                {
+                    CheckGroupSizes(checkpoint, quantize);
+                    qm = RtnQuantizer.Quantize(data, rows, cols, quantize.Bits, quantize.GroupSize == -1 ? cols : quantize.GroupSize, quantize.Symmetric);
+                }
+                layerReport["relative_weight_error"] = RelativeError(data, qm.Dequantize());
+                layerErrors.Add(layerReport);
                 writer.AddTensor(new TensorEntry
                 {
-                    Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = group, Symmetric = qm.Symmetric,
+                    Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
                     Parts = new()
                     {
                         ["qweight"] = writer.AddBlob(qm.PackCodes()),
@@ -104,6 +126,16 @@ public sealed class Compressor(Action<string>? log = null)
         };
         writer.Commit(manifest);
         return new Result(outputPath, new FileInfo(outputPath).Length, report);
+    }
+
+    /// <summary>Every targeted layer's input width must be a multiple of group_size; says which layer is not.</summary>
+    private static void CheckGroupSizes(Checkpoint checkpoint, QuantizeSpec q)
+    {
+        if (q.GroupSize == -1) return;
+        foreach (var (name, shape) in TorchLlama.WeightShapes(checkpoint.Config))
+            if (shape.Length == 2 && LayerSelector.Matches(name, q.Targets, q.Ignore) && shape[1] % q.GroupSize != 0)
+                throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"group_size {q.GroupSize} does not divide the {shape[1]} input columns of '{name}'.",
+                    q.Location.File, q.Location.Line, q.Location.Column, $"choose a group_size that divides {shape[1]}, or -1 for one group per row.");
     }
 
     private static int? BlockOf(string tensorName) =>

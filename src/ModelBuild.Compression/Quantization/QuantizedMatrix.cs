@@ -22,11 +22,11 @@ public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize
         return w;
     }
 
-    /// <summary>Codes packed as the pack format stores them: 8-bit as is, 4-bit two per byte, low nibble first.</summary>
+    /// <summary>Codes packed as the pack format stores them: 8-bit as is, 2-4 bits two per byte, low nibble first.</summary>
     public byte[] PackCodes()
     {
         if (Bits == 8) return (byte[])Codes.Clone();
-        if (Bits != 4) throw new NotSupportedException($"{Bits}-bit codes cannot be packed by this format version yet.");
+        // 2- and 3-bit codes share the 4-bit layout until dedicated packings exist.
         var packed = new byte[Codes.Length / 2];
         for (int i = 0; i < packed.Length; i++) packed[i] = (byte)(Codes[2 * i] | (Codes[2 * i + 1] << 4));
         return packed;

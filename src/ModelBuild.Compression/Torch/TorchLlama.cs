@@ -53,33 +53,45 @@ public sealed class TorchLlama
     /// <summary>Logits [batch, tokens, vocab] for token ids [batch, tokens] starting at position 0.</summary>
     public Tensor Forward(Tensor ids)
     {
-        var x = Weights["model.embed_tokens.weight"].index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], Config.HiddenSize);
+        var x = Embed(ids);
         var (cos, sin) = RopeTables(ids.shape[1], x.device);
         for (int l = 0; l < Config.NumHiddenLayers; l++) x = Block(l, x, cos, sin);
-        x = RmsNorm(x, Weights["model.norm.weight"]);
-        var head = Config.TieWordEmbeddings ? Weights["model.embed_tokens.weight"] : Weights["lm_head.weight"];
+        return Head(x);
+    }
+
+    public Tensor Embed(Tensor ids) =>
+        Weights["model.embed_tokens.weight"].index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], Config.HiddenSize);
+
+    public Tensor Head(Tensor x)
+    {
+        x = RmsNorm(x, "model.norm.weight");
+        var head = Config.TieWordEmbeddings && !Weights.ContainsKey("lm_head.weight") ? Weights["model.embed_tokens.weight"] : Weights["lm_head.weight"];
         return F.linear(x, head);
     }
 
+    /// <summary>One decoder block. Its steps are public so calibration can capture each linear layer's input.</summary>
     public Tensor Block(int layer, Tensor x, Tensor cos, Tensor sin)
     {
         string p = LayerPrefix(layer);
-        x = x + Attention(p, RmsNorm(x, Weights[p + "input_layernorm.weight"]), cos, sin);
-        var h = RmsNorm(x, Weights[p + "post_attention_layernorm.weight"]);
-        var mlp = F.linear(F.silu(F.linear(h, Weights[p + "mlp.gate_proj.weight"])) * F.linear(h, Weights[p + "mlp.up_proj.weight"]),
-            Weights[p + "mlp.down_proj.weight"]);
-        return x + mlp;
+        x = x + Linear(AttentionContext(p, RmsNorm(x, p + "input_layernorm.weight"), cos, sin), p + "self_attn.o_proj");
+        return x + Linear(MlpActivation(p, RmsNorm(x, p + "post_attention_layernorm.weight")), p + "mlp.down_proj");
     }
 
-    private Tensor Attention(string p, Tensor x, Tensor cos, Tensor sin)
+    /// <summary>x·Wᵀ (+ bias) for the linear layer named <paramref name="name"/> (without ".weight").</summary>
+    public Tensor Linear(Tensor x, string name) =>
+        F.linear(x, Weights[name + ".weight"], Weights.TryGetValue(name + ".bias", out var b) ? b : null);
+
+    /// <summary>SiLU(gate(x)) * up(x): the input of down_proj.</summary>
+    public Tensor MlpActivation(string p, Tensor xn) => F.silu(Linear(xn, p + "mlp.gate_proj")) * Linear(xn, p + "mlp.up_proj");
+
+    /// <summary>Causal grouped-query attention of the normed input; returns the heads' output before o_proj.</summary>
+    public Tensor AttentionContext(string p, Tensor x, Tensor cos, Tensor sin)
     {
         long b = x.shape[0], t = x.shape[1];
         int hd = Config.HeadDim, nh = Config.NumAttentionHeads, nkv = Config.NumKeyValueHeads;
-        Tensor Proj(string name) => F.linear(x, Weights[p + $"self_attn.{name}.weight"],
-            Config.AttentionBias ? Weights[p + $"self_attn.{name}.bias"] : null);
-        var q = Proj("q_proj").view(b, t, nh, hd).transpose(1, 2);
-        var k = Proj("k_proj").view(b, t, nkv, hd).transpose(1, 2);
-        var v = Proj("v_proj").view(b, t, nkv, hd).transpose(1, 2);
+        var q = Linear(x, p + "self_attn.q_proj").view(b, t, nh, hd).transpose(1, 2);
+        var k = Linear(x, p + "self_attn.k_proj").view(b, t, nkv, hd).transpose(1, 2);
+        var v = Linear(x, p + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2);
         q = ApplyRope(q, cos, sin);
         k = ApplyRope(k, cos, sin);
         if (nh != nkv)
@@ -90,12 +102,11 @@ public sealed class TorchLlama
         var scores = q.matmul(k.transpose(2, 3)) / Math.Sqrt(hd);
         var mask = ones(t, t, dtype: ScalarType.Bool, device: x.device).triu(1);
         scores = scores.masked_fill(mask, float.NegativeInfinity);
-        var o = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, t, nh * hd);
-        return F.linear(o, Weights[p + "self_attn.o_proj.weight"]);
+        return scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, t, nh * hd);
     }
 
-    private Tensor RmsNorm(Tensor x, Tensor w) =>
-        x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + Config.RmsNormEps) * w;
+    public Tensor RmsNorm(Tensor x, string weightName) =>
+        x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + Config.RmsNormEps) * Weights[weightName];
 
     /// <summary>cos/sin tables [tokens, head_dim] in HF's half-split layout.</summary>
     public (Tensor Cos, Tensor Sin) RopeTables(long tokens, Device device)

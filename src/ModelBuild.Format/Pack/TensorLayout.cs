@@ -7,7 +7,10 @@ public static class TensorLayout
     public const string F16 = "f16";
     public const string GroupQuantized = "gq";
 
-    public static long PackedRowBytes(long cols, int bits) => (cols * bits + 7) / 8;
+    /// <summary>Codes of 2-4 bits are stored in 4-bit slots (two per byte), 8-bit codes in bytes.</summary>
+    public static int ContainerBits(int bits) => bits <= 4 ? 4 : 8;
+
+    public static long PackedRowBytes(long cols, int bits) => (cols * ContainerBits(bits) + 7) / 8;
 
     public static Dictionary<string, long> ExpectedPartLengths(TensorEntry t)
     {
@@ -18,7 +21,7 @@ public static class TensorLayout
             case F16: return new() { ["data"] = count * 2 };
             case GroupQuantized:
                 if (t.Shape.Length != 2) throw new InvalidDataException("group-quantized tensors must be 2-D.");
-                if (t.Bits is not (4 or 8)) throw new InvalidDataException($"{t.Bits}-bit group quantization is not supported by this format version.");
+                if (t.Bits is not (2 or 3 or 4 or 8)) throw new InvalidDataException($"{t.Bits}-bit group quantization is not supported by this format version.");
                 long rows = t.Shape[0], cols = t.Shape[1];
                 if (t.GroupSize <= 0 || cols % t.GroupSize != 0) throw new InvalidDataException($"group size {t.GroupSize} does not divide {cols} columns.");
                 long groups = rows * (cols / t.GroupSize);

@@ -14,14 +14,15 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     public void DequantizeRow(int row, Span<float> dst)
     {
         int groups = cols / groupSize;
-        long rowBytes = (long)cols * bits / 8;
+        int container = Format.Pack.TensorLayout.ContainerBits(bits);
+        long rowBytes = (long)cols * container / 8;
         byte* q = qweight + row * rowBytes;
         for (int g = 0; g < groups; g++)
         {
             float scale = (float)scales[(long)row * groups + g];
             float zero = zeros[(long)row * groups + g];
             int start = g * groupSize;
-            if (bits == 4)
+            if (container == 4)
                 for (int c = start; c < start + groupSize; c += 2)
                 {
                     byte b = q[c >> 1];

@@ -1,0 +1,141 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelBuild.Compression.Quantization;
+
+/// <summary>
+/// GPTQ (Frantar et al. 2022): quantize W column by column, spreading each column's error over the columns
+/// not yet quantized through the upper Cholesky factor U of H⁻¹ (H = 2XXᵀ), in lazy blocks.
+///   q = quant(w_i);  e = (w_i − q) / U_ii;  W[:, i+1:] −= e · U[i, i+1:]
+/// With act-order, columns are visited by descending diag(H), and group grids are fixed up front from the
+/// original contiguous groups ("static groups"), so the pack needs no column permutation at run time.
+/// </summary>
+public static class GptqQuantizer
+{
+    public sealed record Result(QuantizedMatrix Matrix, double DampUsed);
+
+    public static Result Quantize(Tensor weight, Tensor hessian, GptqOptions o)
+    {
+        using var scope = NewDisposeScope();
+        int rows = (int)weight.shape[0], cols = (int)weight.shape[1];
+        int group = o.GroupSize == -1 ? cols : o.GroupSize;
+        if (cols % group != 0) throw new ArgumentException($"group size {group} does not divide {cols} columns.");
+        int groups = cols / group, maxq = (1 << o.Bits) - 1;
+        int block = o.BlockSize % group == 0 || group % o.BlockSize == 0 ? o.BlockSize : group;
+
+        var W = weight.to(ScalarType.Float32).clone();
+        var H = hessian.to(ScalarType.Float32).clone();
+        var dead = H.diagonal().eq(0);
+        H.diagonal().masked_fill_(dead, 1);
+        W.masked_fill_(dead.unsqueeze(0), 0);
+
+        var scales = new Half[rows * groups];
+        var zeroPoints = new byte[rows * groups];
+        if (o.ActOrder) FitGroups(W, 0, cols, group, o, scales, zeroPoints); // static groups from the original columns
+
+        Tensor? perm = null;
+        if (o.ActOrder)
+        {
+            perm = argsort(H.diagonal(), descending: true);
+            W = W.index_select(1, perm);
+            H = H.index_select(0, perm).index_select(1, perm);
+        }
+        var (U, dampUsed) = UpperCholeskyOfInverse(H, o.Damp);
+        long[] order = perm is null ? Enumerable.Range(0, cols).Select(i => (long)i).ToArray() : perm.data<long>().ToArray();
+
+        var codes = zeros_like(W, dtype: ScalarType.Int64);
+        var scaleCols = empty(rows, groups);
+        var zeroCols = empty(rows, groups);
+        if (o.ActOrder) LoadGroups(scaleCols, zeroCols, scales, zeroPoints, rows, groups);
+
+        for (int i1 = 0; i1 < cols; i1 += block)
+        {
+            int count = Math.Min(block, cols - i1);
+            using var blockScope = NewDisposeScope();
+            var W1 = W.narrow(1, i1, count).clone();
+            var Err1 = zeros(rows, count);
+            var U1 = U.narrow(0, i1, count).narrow(1, i1, count);
+            for (int i = 0; i < count; i++)
+            {
+                int col = i1 + i;
+                if (!o.ActOrder && col % group == 0)
+                {
+                    // Grid chosen when the scan reaches the group's first column, from its current (updated) weights.
+                    FitGroups(W1, i, Math.Min(group, count - i), group, o, scales, zeroPoints, firstGroup: col / group, fullWidth: group <= count - i ? null : W.narrow(1, i1 + count, group - (count - i)));
+                    LoadGroups(scaleCols, zeroCols, scales, zeroPoints, rows, groups, col / group);
+                }
+                long g = order[col] / group;
+                var s = scaleCols.select(1, g);
+                var z = zeroCols.select(1, g);
+                var w = W1.select(1, i);
+                var code = (w / s).round().add(z).clamp(0, maxq);
+                var q = (code - z) * s;
+                var err = (w - q) / U1[i, i];
+                W1.narrow(1, i, count - i).sub_(err.unsqueeze(1) * U1[i].narrow(0, i, count - i).unsqueeze(0));
+                Err1.select(1, i).copy_(err);
+                codes.select(1, col).copy_(code.to(ScalarType.Int64));
+            }
+            if (i1 + count < cols)
+                W.narrow(1, i1 + count, cols - i1 - count).sub_(Err1.matmul(U.narrow(0, i1, count).narrow(1, i1 + count, cols - i1 - count)));
+        }
+
+        if (perm is not null) codes = codes.index_select(1, argsort(perm));
+        var codeBytes = codes.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
+        return new Result(new QuantizedMatrix(rows, cols, o.Bits, group, o.Symmetric, codeBytes, scales, zeroPoints), dampUsed);
+    }
+
+    /// <summary>
+    /// U with H⁻¹ = UᵀU after adding λ = damp·mean(diag H) to the diagonal. If H is still not positive definite,
+    /// damp is raised tenfold (up to 1.0) rather than failing, as GPTQModel does.
+    /// </summary>
+    public static (Tensor U, double Damp) UpperCholeskyOfInverse(Tensor H, double damp)
+    {
+        double mean = H.diagonal().mean().item<float>();
+        for (double d = damp; ; d = d <= 0 ? 1e-4 : Math.Min(1.0, d * 10))
+        {
+            var Hd = H.clone();
+            Hd.diagonal().add_(d * mean);
+            var (L, info) = linalg.cholesky_ex(Hd);
+            if (info.item<int>() == 0)
+            {
+                var Hinv = cholesky_inverse(L);
+                var (L2, info2) = linalg.cholesky_ex(Hinv);
+                if (info2.item<int>() == 0) return (L2.t().contiguous(), d);
+            }
+            if (d >= 1.0) throw new InvalidOperationException("the Hessian is not positive definite even with damp 1.0; the calibration data may be degenerate (too few or repeated tokens).");
+        }
+    }
+
+    /// <summary>Fits min-max grids (<see cref="GroupQuantizer"/>) for the groups starting at column <paramref name="start"/> of <paramref name="w"/>.</summary>
+    private static void FitGroups(Tensor w, int start, int width, int group, GptqOptions o, Half[] scales, byte[] zeros, int firstGroup = 0, Tensor? fullWidth = null)
+    {
+        int rows = (int)w.shape[0], groups = scales.Length / rows;
+        var values = w.narrow(1, start, width);
+        if (fullWidth is not null) values = cat(new[] { values, fullWidth }, 1);
+        int span = (int)values.shape[1];
+        var data = values.contiguous().data<float>().ToArray();
+        for (int g = 0; g < span / group; g++)
+            for (int r = 0; r < rows; r++)
+            {
+                var q = GroupQuantizer.Fit(data.AsSpan(r * span + g * group, group), o.Bits, o.Symmetric);
+                scales[r * groups + firstGroup + g] = (Half)q.Scale;
+                zeros[r * groups + firstGroup + g] = q.Zero;
+            }
+    }
+
+    private static void LoadGroups(Tensor scaleCols, Tensor zeroCols, Half[] scales, byte[] zeros, int rows, int groups, int? only = null)
+    {
+        var s = tensor(scales.Select(h => (float)h).ToArray()).view(rows, groups);
+        var z = tensor(zeros.Select(b => (float)b).ToArray()).view(rows, groups);
+        if (only is int g)
+        {
+            scaleCols.select(1, g).copy_(s.select(1, g));
+            zeroCols.select(1, g).copy_(z.select(1, g));
+        }
+        else
+        {
+            scaleCols.copy_(s);
+            zeroCols.copy_(z);
+        }
+    }
+}
