@@ -55,5 +55,12 @@ public static class Program
             Console.Error.WriteLine($"modelbuild: error {code}: {e.Message}");
             return 1;
         }
+        catch (Exception e)
+        {
+            // A bug of ours, not bad input: say so plainly, without a stack trace unless asked for.
+            Console.Error.WriteLine($"modelbuild: error {ErrorCodes.InternalError}: internal error: {e.GetType().Name}: {e.Message} Hint: set MODELBUILD_DEBUG=1 for details and report this.");
+            if (Environment.GetEnvironmentVariable("MODELBUILD_DEBUG") == "1") Console.Error.WriteLine(e);
+            return 3;
+        }
     }
 }

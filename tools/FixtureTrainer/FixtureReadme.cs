@@ -6,7 +6,7 @@ namespace ModelBuild.Tools.FixtureTrainer;
 public static class FixtureReadme
 {
     public static string Render(LlamaConfig c, int fortunes, int train, int eval, int calib, int trainTokens, int evalTokens,
-        TrainingResult r, double unigramPpl, double minutes) => string.Create(CultureInfo.InvariantCulture, $"""
+        TrainingResult r, double unigramPpl) => string.Create(CultureInfo.InvariantCulture, $"""
 # tiny-fortunes
 
 A small Llama-architecture causal language model, trained from scratch on this machine by
@@ -15,7 +15,7 @@ It is the fixture every ModelBuild test and quality claim runs on. Not random: i
 
 Regenerate (overwrites this folder; needs `apt-get install fortunes`):
 
-    dotnet run -c Release --project tools/FixtureTrainer -- /usr/share/games/fortunes samples/models/tiny-fortunes {minutes}
+    dotnet run -c Release --project tools/FixtureTrainer -- /usr/share/games/fortunes samples/models/tiny-fortunes {r.Steps}
 
 ## Architecture (config.json)
 - Llama: hidden {c.HiddenSize}, {c.NumHiddenLayers} layers, {c.NumAttentionHeads} query heads / {c.NumKeyValueHeads} KV heads (GQA), head_dim {c.HeadDim},

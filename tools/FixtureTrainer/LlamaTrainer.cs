@@ -13,7 +13,7 @@ public sealed record TrainingResult(List<(string Name, long[] Shape, float[] Dat
 /// <summary>AdamW with warmup and cosine decay on random windows (BOS + 255 tokens) of the training stream.</summary>
 public static class LlamaTrainer
 {
-    public static TrainingResult Train(LlamaConfig config, int[] trainIds, int[] evalIds, int seqLen, int batch, TimeSpan budget)
+    public static TrainingResult Train(LlamaConfig config, int[] trainIds, int[] evalIds, int seqLen, int batch, int totalSteps)
     {
         var parameters = new Dictionary<string, Parameter>();
         double residualStd = 0.02 / Math.Sqrt(2 * config.NumHiddenLayers);
@@ -35,7 +35,7 @@ public static class LlamaTrainer
         });
         var rng = new Random(0);
         var sw = Stopwatch.StartNew();
-        int step = 0, totalSteps = int.MaxValue, warmup = 30;
+        int step = 0, warmup = 30;
         double lossValue = 0;
         while (step < totalSteps)
         {
@@ -54,13 +54,6 @@ public static class LlamaTrainer
                 lossValue = loss.item<float>();
             }
             step++;
-            if (step == 5)
-            {
-                // Size the run to the time budget from the measured step time.
-                double perStep = sw.Elapsed.TotalSeconds / step;
-                totalSteps = Math.Max(warmup + 10, (int)(budget.TotalSeconds / perStep));
-                Console.WriteLine($"{perStep:F2}s/step -> {totalSteps} steps");
-            }
             if (step % 50 == 0 || step == totalSteps)
                 Console.WriteLine($"step {step}/{totalSteps} loss {lossValue:F3} lr {lr:G3} {sw.Elapsed:mm\\:ss}");
         }

@@ -10,10 +10,10 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Trains samples/models/tiny-fortunes: a small Llama on Debian's `fortunes` text.
-// Usage: FixtureTrainer <fortunes-dir> <output-dir> [minutes]
+// Usage: FixtureTrainer <fortunes-dir> <output-dir> [steps]
 string fortunesDir = args.Length > 0 ? args[0] : "/usr/share/games/fortunes";
 string outDir = args.Length > 1 ? args[1] : "samples/models/tiny-fortunes";
-double minutes = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 30;
+int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1200;
 const int VocabSize = 2048, SeqLen = 256, Batch = 16;
 string[] specials = { "<unk>", "<s>", "</s>" };
 
@@ -50,9 +50,9 @@ File.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
 TorchSharpLoader.EnsureLoaded();
 torch.set_num_threads(Environment.ProcessorCount);
 torch.manual_seed(0);
-var result = LlamaTrainer.Train(config, trainIds, evalIds, SeqLen, Batch, TimeSpan.FromMinutes(minutes));
+var result = LlamaTrainer.Train(config, trainIds, evalIds, SeqLen, Batch, steps);
 SafetensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), result.Weights, TensorDType.F16);
 
 File.WriteAllText(Path.Combine(outDir, "README.md"), FixtureReadme.Render(config, fortunes.Count, train.Count, eval.Count, calib.Count,
-    trainIds.Length, evalIds.Length, result, unigramPpl, minutes));
+    trainIds.Length, evalIds.Length, result, unigramPpl));
 Console.WriteLine($"done: eval perplexity {result.EvalPerplexity:F2} (unigram {unigramPpl:F1})");

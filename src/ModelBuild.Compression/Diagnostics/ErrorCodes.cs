@@ -14,4 +14,5 @@ public static class ErrorCodes
     public const string CompressionFailed = "MB1201";
     public const string InvalidPack = "MB1301";
     public const string InvalidArguments = "MB1401";
+    public const string InternalError = "MB1999";
 }

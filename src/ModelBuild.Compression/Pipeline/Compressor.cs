@@ -25,27 +25,25 @@ public sealed class Compressor(Action<string>? log = null)
     public Result Compress(Checkpoint checkpoint, CompressionSpec? spec, string outputPath)
     {
         var stages = spec?.Stages ?? Array.Empty<StageSpec>();
-        foreach (var stage in stages)
-            if (stage is not QuantizeSpec)
-                throw new ModelBuildException(ErrorCodes.SpecNotSupported, $"sparsify method '{stage.Method}' is not available in this version of ModelBuild.",
-                    stage.Location.File, stage.Location.Line, stage.Location.Column, "remove the sparsify stage, or quantize only (rtn or gptq).");
-        if (stages.OfType<QuantizeSpec>().Count() > 1)
-        {
-            var second = stages.OfType<QuantizeSpec>().Skip(1).First();
-            throw new ModelBuildException(ErrorCodes.SpecNotSupported, "only one quantize stage is supported.", second.Location.File, second.Location.Line, second.Location.Column, "merge the quantize stages into one.");
-        }
-        var quantize = stages.OfType<QuantizeSpec>().SingleOrDefault();
+        foreach (var kind in new[] { typeof(QuantizeSpec), typeof(SparsifySpec) })
+            if (stages.Count(s => s.GetType() == kind) > 1)
+            {
+                var second = stages.Where(s => s.GetType() == kind).Skip(1).First();
+                throw new ModelBuildException(ErrorCodes.SpecNotSupported, $"only one {(kind == typeof(QuantizeSpec) ? "quantize" : "sparsify")} stage is supported.",
+                    second.Location.File, second.Location.Line, second.Location.Column, "merge them into one stage.");
+            }
+        CheckShapes(checkpoint, stages);
+        if (stages.Count > 0) TorchSharpLoader.EnsureLoaded();
 
-        Dictionary<string, GptqPipeline.LayerResult>? gptq = null;
-        if (quantize is { Method: "gptq" })
+        Dictionary<string, LayerResult>? precomputed = null;
+        if (stages.FirstOrDefault(LayerCompressor.NeedsCalibration) is { } needy)
         {
-            var calibration = spec!.Calibration ?? throw new ModelBuildException(ErrorCodes.SpecInvalidValue, "gptq needs calibration data.",
-                quantize.Location.File, quantize.Location.Line, quantize.Location.Column, "add calibration: { text: calib.txt, samples: 128, sequence_length: 256 } to the spec.");
-            CheckGroupSizes(checkpoint, quantize);
+            var calibration = spec!.Calibration ?? throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"{needy.Method} needs calibration data.",
+                needy.Location.File, needy.Location.Line, needy.Location.Column, "add calibration: { text: calib.txt, samples: 128, sequence_length: 256 } to the spec.");
             var tokenizer = Runtime.Tokenization.ModelTokenizer.FromJson(checkpoint.TokenizerJson, checkpoint.Config.BosTokenId, checkpoint.Config.EosTokenId);
             var ids = Calibration.CalibrationSet.Sample(calibration, spec.SourcePath, tokenizer, checkpoint.Config.MaxPositionEmbeddings);
             log?.Invoke($"calibration: {calibration.Samples} x {calibration.SequenceLength} tokens (seed {calibration.Seed})");
-            gptq = new GptqPipeline(log).Run(checkpoint, quantize, ids, calibration.SequenceLength);
+            precomputed = new BlockwisePipeline(log).Run(checkpoint, stages, ids, calibration.SequenceLength);
         }
 
         var sw = Stopwatch.StartNew();
@@ -59,44 +57,44 @@ public sealed class Compressor(Action<string>? log = null)
         {
             var (name, shape) = shapes[i];
             float[] data = checkpoint.ReadTensor(name, shape);
-            if (quantize is not null && shape.Length == 2 && LayerSelector.Matches(name, quantize.Targets, quantize.Ignore))
+            LayerResult? layer = precomputed?.GetValueOrDefault(name);
+            if (layer is null && shape.Length == 2 && stages.Any(st => LayerSelector.Matches(name, st.Targets, st.Ignore)))
             {
-                int rows = (int)shape[0], cols = (int)shape[1];
+                using var w = TorchSharp.torch.tensor(data).view(shape);
+                layer = LayerCompressor.Compress(name, w, null, stages);
+            }
+            if (layer is not null)
+            {
                 var layerReport = new JsonObject { ["tensor"] = name };
-                QuantizedMatrix qm;
-                if (gptq is not null)
+                if (layer.Quantized is { } qm)
                 {
-                    var result = gptq[name];
-                    qm = result.Matrix;
-                    layerReport["relative_output_error"] = Math.Round(result.RelativeOutputError, 6);
-                    if (result.DampUsed != quantize.Damp) layerReport["damp_raised_to"] = result.DampUsed;
+                    layerReport["relative_weight_error"] = RelativeError(data, qm.Dequantize());
+                    writer.AddTensor(new TensorEntry
+                    {
+                        Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
+                        Sparsity = layer.Sparsity,
+                        Parts = new()
+                        {
+                            ["qweight"] = writer.AddBlob(qm.PackCodes()),
+                            ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
+                            ["zeros"] = writer.AddBlob(qm.Zeros),
+                        },
+                    });
                 }
                 else
                 {
-                    CheckGroupSizes(checkpoint, quantize);
-                    qm = RtnQuantizer.Quantize(data, rows, cols, quantize.Bits, quantize.GroupSize == -1 ? cols : quantize.GroupSize, quantize.Symmetric);
+                    layerReport["relative_weight_error"] = RelativeError(data, layer.Dense!);
+                    writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Sparsity = layer.Sparsity, Parts = new() { ["data"] = writer.AddBlob(ToHalfBytes(layer.Dense!)) } });
                 }
-                layerReport["relative_weight_error"] = RelativeError(data, qm.Dequantize());
+                if (layer.RelativeOutputError is double e) layerReport["relative_output_error"] = Math.Round(e, 6);
+                if (layer.Sparsity is not null) layerReport["zero_fraction"] = Math.Round(layer.ZeroFraction, 6);
+                if (layer.DampRaisedTo is double d) layerReport["damp_raised_to"] = d;
                 layerErrors.Add(layerReport);
-                writer.AddTensor(new TensorEntry
-                {
-                    Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
-                    Parts = new()
-                    {
-                        ["qweight"] = writer.AddBlob(qm.PackCodes()),
-                        ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
-                        ["zeros"] = writer.AddBlob(qm.Zeros),
-                    },
-                });
             }
             else if (shape.Length == 1)
                 writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F32, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(MemoryMarshal.AsBytes(data.AsSpan())) } });
             else
-            {
-                var half = new Half[data.Length];
-                for (int k = 0; k < data.Length; k++) half[k] = (Half)data[k];
-                writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(MemoryMarshal.AsBytes(half.AsSpan())) } });
-            }
+                writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(ToHalfBytes(data)) } });
             bool endOfBlock = i + 1 == shapes.Count || BlockOf(shapes[i + 1].Name) != BlockOf(name);
             if (endOfBlock && BlockOf(name) is int block)
             {
@@ -128,14 +126,38 @@ public sealed class Compressor(Action<string>? log = null)
         return new Result(outputPath, new FileInfo(outputPath).Length, report);
     }
 
-    /// <summary>Every targeted layer's input width must be a multiple of group_size; says which layer is not.</summary>
-    private static void CheckGroupSizes(Checkpoint checkpoint, QuantizeSpec q)
+    private static byte[] ToHalfBytes(float[] data)
     {
-        if (q.GroupSize == -1) return;
-        foreach (var (name, shape) in TorchLlama.WeightShapes(checkpoint.Config))
-            if (shape.Length == 2 && LayerSelector.Matches(name, q.Targets, q.Ignore) && shape[1] % q.GroupSize != 0)
-                throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"group_size {q.GroupSize} does not divide the {shape[1]} input columns of '{name}'.",
-                    q.Location.File, q.Location.Line, q.Location.Column, $"choose a group_size that divides {shape[1]}, or -1 for one group per row.");
+        var half = new Half[data.Length];
+        for (int k = 0; k < data.Length; k++) half[k] = (Half)data[k];
+        return MemoryMarshal.AsBytes(half.AsSpan()).ToArray();
+    }
+
+    /// <summary>
+    /// Before any work: every targeted layer's input width must suit the stage (a multiple of group_size or of M),
+    /// and every stage must match at least one layer. Errors name the layer and the spec line.
+    /// </summary>
+    private static void CheckShapes(Checkpoint checkpoint, IReadOnlyList<StageSpec> stages)
+    {
+        var linear = TorchLlama.WeightShapes(checkpoint.Config).Where(t => t.Shape.Length == 2).ToList();
+        if (checkpoint.Config.TieWordEmbeddings) linear.Add(("lm_head.weight", new long[] { checkpoint.Config.VocabSize, checkpoint.Config.HiddenSize }));
+        foreach (var stage in stages)
+        {
+            var matched = linear.Where(t => LayerSelector.Matches(t.Name, stage.Targets, stage.Ignore) && (t.Name != "lm_head.weight" || !checkpoint.Config.TieWordEmbeddings)).ToList();
+            if (matched.Count == 0)
+                throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"targets [{string.Join(", ", stage.Targets)}] minus ignore [{string.Join(", ", stage.Ignore)}] match no layer of this model.",
+                    stage.Location.File, stage.Location.Line, stage.Location.Column, checkpoint.Config.TieWordEmbeddings ? "lm_head is tied to the embedding here and cannot be compressed separately." : "use attention, mlp, lm_head or a projection name.");
+            int multiple = stage switch
+            {
+                QuantizeSpec { GroupSize: > 0 } q => q.GroupSize,
+                SparsifySpec sp when Sparsity.SparsityPattern.TryParse(sp.Pattern) is { IsNM: true } p => p.M,
+                _ => 1,
+            };
+            foreach (var (name, shape) in matched)
+                if (shape[1] % multiple != 0)
+                    throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"{(stage is QuantizeSpec ? "group_size" : "pattern")} needs input columns in multiples of {multiple}, but '{name}' has {shape[1]}.",
+                        stage.Location.File, stage.Location.Line, stage.Location.Column, stage is QuantizeSpec ? $"choose a group_size that divides {shape[1]}, or -1 for one group per row." : "exclude that layer with ignore.");
+        }
     }
 
     private static int? BlockOf(string tensorName) =>

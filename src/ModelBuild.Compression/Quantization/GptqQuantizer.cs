@@ -14,7 +14,8 @@ public static class GptqQuantizer
 {
     public sealed record Result(QuantizedMatrix Matrix, double DampUsed);
 
-    public static Result Quantize(Tensor weight, Tensor hessian, GptqOptions o)
+    /// <param name="pruned">Optional mask (true = pruned) from an earlier sparsify stage: those weights stay exactly zero.</param>
+    public static Result Quantize(Tensor weight, Tensor hessian, GptqOptions o, Tensor? pruned = null)
     {
         using var scope = NewDisposeScope();
         int rows = (int)weight.shape[0], cols = (int)weight.shape[1];
@@ -39,6 +40,7 @@ public static class GptqQuantizer
             perm = argsort(H.diagonal(), descending: true);
             W = W.index_select(1, perm);
             H = H.index_select(0, perm).index_select(1, perm);
+            pruned = pruned?.index_select(1, perm);
         }
         var (U, dampUsed) = UpperCholeskyOfInverse(H, o.Damp);
         long[] order = perm is null ? Enumerable.Range(0, cols).Select(i => (long)i).ToArray() : perm.data<long>().ToArray();
@@ -69,6 +71,7 @@ public static class GptqQuantizer
                 var z = zeroCols.select(1, g);
                 var w = W1.select(1, i);
                 var code = (w / s).round().add(z).clamp(0, maxq);
+                if (pruned is not null) code = where(pruned.select(1, col), z, code); // code z decodes to exactly 0
                 var q = (code - z) * s;
                 var err = (w - q) / U1[i, i];
                 W1.narrow(1, i, count - i).sub_(err.unsqueeze(1) * U1[i].narrow(0, i, count - i).unsqueeze(0));

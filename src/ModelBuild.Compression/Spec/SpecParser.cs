@@ -192,8 +192,12 @@ public static class SpecParser
                 {
                     CheckKeys(args, SparsifyKeys, "sparsify");
                     var methodNode = Get(args, "method") ?? throw Error(ErrorCodes.SpecInvalidValue, body, "sparsify needs a method.", "method: sparsegpt, wanda or magnitude.");
+                    var patternNode = Get(args, "pattern");
+                    string pattern = patternNode is null ? "50%" : Scalar(patternNode, "sparsify.pattern");
+                    if (Sparsity.SparsityPattern.TryParse(pattern) is null)
+                        throw Error(ErrorCodes.SpecInvalidValue, patternNode!, $"sparsify.pattern '{pattern}' is not a sparsity pattern.", "write a fraction such as \"50%\" or an N:M pattern such as \"2:4\".");
                     return new SparsifySpec(Choice(methodNode, "sparsify.method", SparsifyMethods),
-                        Get(args, "pattern") is { } p ? Scalar(p, "sparsify.pattern") : "50%",
+                        pattern,
                         Names(Get(args, "targets"), "sparsify.targets", CompressionSpec.DefaultTargets),
                         Names(Get(args, "ignore"), "sparsify.ignore", Array.Empty<string>()),
                         Location(key));

@@ -20,6 +20,8 @@ public sealed record TensorEntry
     public int Bits { get; init; }
     public int GroupSize { get; init; }
     public bool Symmetric { get; init; }
+    /// <summary>Sparsity pattern the weights were pruned to ("2:4", "50%"), or null when dense.</summary>
+    public string? Sparsity { get; init; }
     public required Dictionary<string, BlobRef> Parts { get; init; }
 }
 
