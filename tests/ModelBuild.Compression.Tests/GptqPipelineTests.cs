@@ -61,4 +61,14 @@ public class GptqPipelineTests
         var e = Assert.Throws<Diagnostics.ModelBuildException>(() => new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel), spec, dir.File("g.mbpack")));
         Assert.Contains("does not divide the 256 input columns", e.Message);
     }
+
+    [Fact]
+    public void Targets_that_match_no_layer_are_an_error_at_the_stage()
+    {
+        using var dir = new RepoPaths.TempDir();
+        var spec = SpecParser.ParseFile(WriteFile(dir, "g.yaml", "stages:\n  - quantize: { method: rtn, targets: [lm_head], ignore: [lm_head] }\n"));
+        var e = Assert.Throws<Diagnostics.ModelBuildException>(() => new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel), spec, dir.File("g.mbpack")));
+        Assert.Contains("match no layer", e.Message);
+        Assert.Equal(2, e.Line);
+    }
 }

@@ -46,6 +46,7 @@ public class SpecParserTests
     [InlineData("stages:\n  - compress: { method: rtn }\n", 2, "unknown stage 'compress'")]
     [InlineData("calibration: { samples: -3 }\nstages: []\n", 1, "calibration.samples must be an integer")]
     [InlineData("stages: { quantize: 1 }\n", 1, "'stages' must be a list")]
+    [InlineData("stages:\n  - sparsify: { method: wanda, pattern: \"3:2\" }\n", 2, "is not a sparsity pattern")]
     public void Bad_values_fail_at_their_line(string yaml, int line, string message)
     {
         var e = Fail(yaml);

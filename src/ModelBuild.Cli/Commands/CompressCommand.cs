@@ -16,11 +16,9 @@ public static class CompressCommand
         Console.WriteLine($"compressing {modelDir} ({checkpoint.Config.ModelType}, {checkpoint.Config.NumHiddenLayers} layers) with {string.Join(" -> ", spec.Stages.Select(Compressor.Describe))}");
         var result = new Compressor(Console.WriteLine).Compress(checkpoint, spec, output);
         if (cl.Get("--report") is { } reportPath)
-        {
-            var tmp = reportPath + ".tmp";
-            File.WriteAllText(tmp, result.Report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-            File.Move(tmp, reportPath, overwrite: true);
-        }
+            Compression.Reporting.CompressionReport.Write(result.Report, reportPath); // .json plus .md and .svg beside it
+        if (result.Report["gate"] is { } gate)
+            Console.WriteLine($"gate passed: perplexity {gate["original_perplexity"]} -> {gate["compressed_perplexity"]}");
         Console.WriteLine($"wrote {output} ({result.PackBytes / 1024.0 / 1024.0:F2} MiB) in {result.Report["compress_seconds"]}s");
         return 0;
     }

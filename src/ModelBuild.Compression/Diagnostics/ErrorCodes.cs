@@ -12,6 +12,7 @@ public static class ErrorCodes
     public const string SpecInvalidValue = "MB1103";
     public const string SpecNotSupported = "MB1104";
     public const string CompressionFailed = "MB1201";
+    public const string QualityGateFailed = "MB1202";
     public const string InvalidPack = "MB1301";
     public const string InvalidArguments = "MB1401";
     public const string InternalError = "MB1999";

@@ -24,6 +24,7 @@ public sealed class Compressor(Action<string>? log = null)
     /// <summary>Compresses; a null spec stores every weight as f16 (the "original" model as a pack).</summary>
     public Result Compress(Checkpoint checkpoint, CompressionSpec? spec, string outputPath)
     {
+        var sw = Stopwatch.StartNew();
         var stages = spec?.Stages ?? Array.Empty<StageSpec>();
         foreach (var kind in new[] { typeof(QuantizeSpec), typeof(SparsifySpec) })
             if (stages.Count(s => s.GetType() == kind) > 1)
@@ -46,13 +47,14 @@ public sealed class Compressor(Action<string>? log = null)
             precomputed = new BlockwisePipeline(log).Run(checkpoint, stages, ids, calibration.SequenceLength);
         }
 
-        var sw = Stopwatch.StartNew();
         var c = checkpoint.Config;
         var shapes = TorchLlama.WeightShapes(c).ToList();
         if (c.TieWordEmbeddings && checkpoint.HasTensor("lm_head.weight"))
             shapes.Add(("lm_head.weight", new long[] { c.VocabSize, c.HiddenSize }));
         var layerErrors = new JsonArray();
-        using var writer = new PackWriter(outputPath);
+        // With a gate, the pack is written beside the target and moved into place only once it passes.
+        string packPath = spec?.Gates is null ? outputPath : outputPath + ".ungated";
+        using var writer = new PackWriter(packPath);
         for (int i = 0; i < shapes.Count; i++)
         {
             var (name, shape) = shapes[i];
@@ -123,6 +125,16 @@ public sealed class Compressor(Action<string>? log = null)
             Report = new JsonObject { ["stages"] = report["stages"]!.DeepClone(), ["layers"] = layerErrors.DeepClone() },
         };
         writer.Commit(manifest);
+        if (spec?.Gates is { } gates)
+        {
+            try { report["gate"] = QualityGate.Check(gates, spec.SourcePath, checkpoint, packPath, layerErrors, log); }
+            catch
+            {
+                File.Delete(packPath);
+                throw;
+            }
+            File.Move(packPath, outputPath, overwrite: true);
+        }
         return new Result(outputPath, new FileInfo(outputPath).Length, report);
     }
 
