@@ -19,14 +19,30 @@ public sealed class BlockwisePipeline(Action<string>? log)
         TorchSharpLoader.EnsureLoaded();
         var c = checkpoint.Config;
         var results = new Dictionary<string, LayerResult>(StringComparer.Ordinal);
+        // Only the weights of the block being compressed are in memory (plus the embedding at the start and
+        // the head at the end), so peak memory is one block plus the calibration activations.
+        var shapes = TorchLlama.WeightShapes(c).ToDictionary(s => s.Name, s => s.Shape);
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, shape) in TorchLlama.WeightShapes(c))
-            weights[name] = tensor(checkpoint.ReadTensor(name, shape)).view(shape);
+        void Load(Func<string, bool> which)
+        {
+            foreach (var (name, shape) in shapes)
+                if (which(name) && !weights.ContainsKey(name)) weights[name] = tensor(checkpoint.ReadTensor(name, shape)).view(shape);
+        }
+        void Release(Func<string, bool> which)
+        {
+            foreach (var name in weights.Keys.Where(which).ToList())
+            {
+                weights[name].Dispose();
+                weights.Remove(name);
+            }
+        }
         var model = new TorchLlama(c, weights);
+        Load(n => n == "model.embed_tokens.weight");
         var sw = Stopwatch.StartNew();
         using var _ = no_grad();
         int samples = calibrationIds.Length / sequenceLength;
         var x = model.Embed(tensor(calibrationIds).view(samples, sequenceLength));
+        Release(n => n == "model.embed_tokens.weight");
         var (cos, sin) = model.RopeTables(sequenceLength, x.device);
 
         void Compress(Tensor input, params string[] layers)
@@ -50,6 +66,7 @@ public sealed class BlockwisePipeline(Action<string>? log)
         {
             using var scope = NewDisposeScope();
             string p = TorchLlama.LayerPrefix(l);
+            Load(n => n.StartsWith(p, StringComparison.Ordinal));
             var xn = model.RmsNorm(x, p + "input_layernorm.weight");
             Compress(xn, p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj");
             var context = model.AttentionContext(p, xn, cos, sin);
@@ -60,11 +77,15 @@ public sealed class BlockwisePipeline(Action<string>? log)
             var act = model.MlpActivation(p, xn2);
             Compress(act, p + "mlp.down_proj");
             x = (x2 + model.Linear(act, p + "mlp.down_proj")).MoveToOuterDisposeScope();
+            Release(n => n.StartsWith(p, StringComparison.Ordinal));
             double perBlock = sw.Elapsed.TotalSeconds / (l + 1);
             log?.Invoke($"block {l + 1}/{c.NumHiddenLayers} compressed ({sw.Elapsed.TotalSeconds:F1}s, ETA {perBlock * (c.NumHiddenLayers - l - 1):F0}s)");
         }
-        if (weights.ContainsKey("lm_head.weight"))
+        if (shapes.ContainsKey("lm_head.weight") && stages.Any(s => LayerSelector.Matches("lm_head.weight", s.Targets, s.Ignore)))
+        {
+            Load(n => n is "lm_head.weight" or "model.norm.weight");
             Compress(model.RmsNorm(x, "model.norm.weight"), "lm_head");
+        }
         foreach (var w in weights.Values) w.Dispose();
         return results;
     }
