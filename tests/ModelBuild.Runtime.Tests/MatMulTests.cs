@@ -69,3 +69,37 @@ public unsafe class MatMulTests
         }
     }
 }
+
+public unsafe class OutlierRuntimeTests
+{
+    [Fact]
+    public void Outliers_replace_grid_values_in_their_row()
+    {
+        var codes = new byte[] { 0x11, 0x11 }; // 1 row x 4 cols, all code 1
+        var scales = new[] { (Half)0.5f };
+        var zeros = new byte[] { 0 };
+        var rowStart = new[] { 0, 1 };
+        var cols = new[] { 2 };
+        var values = new[] { (Half)7.25f };
+        fixed (byte* q = codes) fixed (Half* s = scales) fixed (byte* z = zeros) fixed (int* r = rowStart) fixed (int* c = cols) fixed (Half* v = values)
+        {
+            var m = new Weights.GroupQuantizedMatrix(q, s, z, 1, 4, 4, 4, r, c, v);
+            var row = new float[4];
+            m.DequantizeRow(0, row);
+            Assert.Equal(new[] { 0.5f, 0.5f, 7.25f, 0.5f }, row);
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { 0, 1 }, new[] { 4 })]   // column past the end
+    [InlineData(new[] { 1, 1 }, new[] { 0 })]   // row index does not start at 0
+    [InlineData(new[] { 0, 2 }, new[] { 0 })]   // row index claims more outliers than stored
+    public void Tampered_outlier_indices_are_rejected(int[] rowStart, int[] columns) =>
+        Assert.Throws<Format.Pack.PackFormatException>(() => Validate(rowStart, columns));
+
+    private static void Validate(int[] rowStart, int[] columns)
+    {
+        fixed (int* r = rowStart) fixed (int* c = columns)
+            Weights.GroupQuantizedMatrix.ValidateOutliers(r, c, 1, 4, 1, "t", "p");
+    }
+}

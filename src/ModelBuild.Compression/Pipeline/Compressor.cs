@@ -71,16 +71,23 @@ public sealed class Compressor(Action<string>? log = null)
                 if (layer.Quantized is { } qm)
                 {
                     layerReport["relative_weight_error"] = RelativeError(data, qm.Dequantize());
+                    var parts = new Dictionary<string, BlobRef>
+                    {
+                        ["qweight"] = writer.AddBlob(qm.PackCodes()),
+                        ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
+                        ["zeros"] = writer.AddBlob(qm.Zeros),
+                    };
+                    if (qm.Outliers is { Count: > 0 } o)
+                    {
+                        parts["outlier_rows"] = writer.AddBlob(MemoryMarshal.AsBytes(o.RowStart.AsSpan()));
+                        parts["outlier_cols"] = writer.AddBlob(MemoryMarshal.AsBytes(o.Columns.AsSpan()));
+                        parts["outlier_values"] = writer.AddBlob(MemoryMarshal.AsBytes(o.Values.AsSpan()));
+                        layerReport["outliers"] = o.Count;
+                    }
                     writer.AddTensor(new TensorEntry
                     {
                         Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
-                        Sparsity = layer.Sparsity,
-                        Parts = new()
-                        {
-                            ["qweight"] = writer.AddBlob(qm.PackCodes()),
-                            ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
-                            ["zeros"] = writer.AddBlob(qm.Zeros),
-                        },
+                        Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, Parts = parts,
                     });
                 }
                 else

@@ -59,12 +59,17 @@ public static class LayerCompressor
                 {
                     if (q.Method == "gptq")
                     {
-                        var r = GptqQuantizer.Quantize(w, hessian!, new GptqOptions(q.Bits, q.GroupSize, q.Symmetric, q.ActOrder, q.Damp), pruned);
+                        var r = GptqQuantizer.Quantize(w, hessian!, new GptqOptions(q.Bits, q.GroupSize, q.Symmetric, q.ActOrder, q.Damp, Outliers: q.Outliers), pruned);
                         quantized = r.Matrix;
                         if (r.DampUsed != q.Damp) damp = r.DampUsed;
                     }
                     else
+                    {
+                        if (q.Outliers > 0)
+                            throw new Diagnostics.ModelBuildException(Diagnostics.ErrorCodes.SpecNotSupported, "outliers need method: gptq (they are chosen by Hessian-weighted error).",
+                                q.Location.File, q.Location.Line, q.Location.Column, "use method: gptq, or remove outliers.");
                         quantized = RtnQuantizer.Quantize(w.contiguous().data<float>().ToArray(), rows, cols, q.Bits, q.GroupSize == -1 ? cols : q.GroupSize, q.Symmetric);
+                    }
                     w = tensor(quantized.Dequantize()).view(rows, cols);
                     break;
                 }

@@ -46,6 +46,8 @@ public static class GptqQuantizer
         long[] order = perm is null ? Enumerable.Range(0, cols).Select(i => (long)i).ToArray() : perm.data<long>().ToArray();
 
         var codes = zeros_like(W, dtype: ScalarType.Int64);
+        int outliersPerColumn = (int)Math.Round(o.Outliers * rows);
+        var outliers = new List<(int Row, int Col, Half Value)>();
         var scaleCols = empty(rows, groups);
         var zeroCols = empty(rows, groups);
         if (o.ActOrder) LoadGroups(scaleCols, zeroCols, scales, zeroPoints, rows, groups);
@@ -73,6 +75,17 @@ public static class GptqQuantizer
                 var code = (w / s).round().add(z).clamp(0, maxq);
                 if (pruned is not null) code = where(pruned.select(1, col), z, code); // code z decodes to exactly 0
                 var q = (code - z) * s;
+                if (outliersPerColumn > 0)
+                {
+                    // SpQR-style: the weights whose error (w − q)² / U_ii² is largest keep their exact value,
+                    // so they add no error to spread (U_ii is shared by the column, so |w − q| ranks them).
+                    var top = (w - q).abs().topk(outliersPerColumn).indexes;
+                    var exact = w.index_select(0, top).to(ScalarType.Float16).to(ScalarType.Float32);
+                    q = q.index_copy(0, top, exact);
+                    var rowsKept = top.data<long>().ToArray();
+                    var values = exact.data<float>().ToArray();
+                    for (int k = 0; k < rowsKept.Length; k++) outliers.Add(((int)rowsKept[k], (int)order[col], (Half)values[k]));
+                }
                 var err = (w - q) / U1[i, i];
                 W1.narrow(1, i, count - i).sub_(err.unsqueeze(1) * U1[i].narrow(0, i, count - i).unsqueeze(0));
                 Err1.select(1, i).copy_(err);
@@ -84,7 +97,8 @@ public static class GptqQuantizer
 
         if (perm is not null) codes = codes.index_select(1, argsort(perm));
         var codeBytes = codes.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
-        return new Result(new QuantizedMatrix(rows, cols, o.Bits, group, o.Symmetric, codeBytes, scales, zeroPoints), dampUsed);
+        return new Result(new QuantizedMatrix(rows, cols, o.Bits, group, o.Symmetric, codeBytes, scales, zeroPoints,
+            outliers.Count > 0 ? OutlierList.FromTriples(rows, outliers) : null), dampUsed);
     }
 
     /// <summary>
@@ -120,10 +134,19 @@ public static class GptqQuantizer
         for (int g = 0; g < span / group; g++)
             for (int r = 0; r < rows; r++)
             {
-                var q = GroupQuantizer.Fit(data.AsSpan(r * span + g * group, group), o.Bits, o.Symmetric);
+                var groupValues = data.AsSpan(r * span + g * group, group);
+                var q = GroupQuantizer.Fit(o.Outliers > 0 ? WithoutLargest(groupValues, (int)Math.Ceiling(o.Outliers * group)) : groupValues, o.Bits, o.Symmetric);
                 scales[r * groups + firstGroup + g] = (Half)q.Scale;
                 zeros[r * groups + firstGroup + g] = q.Zero;
             }
+    }
+
+    /// <summary>The group without its <paramref name="count"/> largest-magnitude weights: likely outliers should not stretch the grid.</summary>
+    private static float[] WithoutLargest(ReadOnlySpan<float> values, int count)
+    {
+        var sorted = values.ToArray();
+        Array.Sort(sorted, (a, b) => Math.Abs(a).CompareTo(Math.Abs(b)));
+        return sorted[..Math.Max(1, sorted.Length - count)];
     }
 
     private static void LoadGroups(Tensor scaleCols, Tensor zeroCols, Half[] scales, byte[] zeros, int rows, int groups, int? only = null)

@@ -4,7 +4,8 @@ namespace ModelBuild.Compression.Quantization;
 /// A group-quantized [rows x cols] matrix: integer codes q in [0, 2^bits), and per (row, group) an f16 scale and
 /// an integer zero point; the weight is (q - zero) * scale.
 /// </summary>
-public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize, bool Symmetric, byte[] Codes, Half[] Scales, byte[] Zeros)
+public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize, bool Symmetric, byte[] Codes, Half[] Scales, byte[] Zeros,
+    OutlierList? Outliers = null)
 {
     public int GroupsPerRow => Cols / GroupSize;
 
@@ -14,11 +15,13 @@ public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize
         return (Codes[(long)row * Cols + col] - Zeros[g]) * (float)Scales[g];
     }
 
+    /// <summary>The effective weights: the grid values, with outliers (if any) replacing theirs.</summary>
     public float[] Dequantize()
     {
         var w = new float[(long)Rows * Cols];
         for (int r = 0; r < Rows; r++)
             for (int c = 0; c < Cols; c++) w[(long)r * Cols + c] = Dequantize(r, c);
+        Outliers?.ApplyTo(w, Cols);
         return w;
     }
 

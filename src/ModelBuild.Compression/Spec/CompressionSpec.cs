@@ -7,8 +7,9 @@ public sealed record CalibrationSpec(string? Text, int Samples, int SequenceLeng
 
 public abstract record StageSpec(string Method, IReadOnlyList<string> Targets, IReadOnlyList<string> Ignore, SpecLocation Location);
 
+/// <param name="Outliers">Fraction of each layer's weights kept in f16 beside the grid (SpQR-style), 0 for none.</param>
 public sealed record QuantizeSpec(string Method, int Bits, int GroupSize, bool Symmetric, bool ActOrder, double Damp,
-    IReadOnlyList<string> Targets, IReadOnlyList<string> Ignore, SpecLocation Location) : StageSpec(Method, Targets, Ignore, Location);
+    IReadOnlyList<string> Targets, IReadOnlyList<string> Ignore, SpecLocation Location, double Outliers = 0) : StageSpec(Method, Targets, Ignore, Location);
 
 public sealed record SparsifySpec(string Method, string Pattern, IReadOnlyList<string> Targets, IReadOnlyList<string> Ignore, SpecLocation Location)
     : StageSpec(Method, Targets, Ignore, Location);

@@ -15,7 +15,7 @@ public static class SpecParser
 {
     private static readonly string[] TopKeys = { "calibration", "stages", "gates", "allow_quantize_before_sparsify" };
     private static readonly string[] CalibrationKeys = { "text", "samples", "sequence_length", "seed" };
-    private static readonly string[] QuantizeKeys = { "method", "bits", "group_size", "symmetric", "act_order", "damp", "targets", "ignore" };
+    private static readonly string[] QuantizeKeys = { "method", "bits", "group_size", "symmetric", "act_order", "damp", "targets", "ignore", "outliers" };
     private static readonly string[] SparsifyKeys = { "method", "pattern", "targets", "ignore" };
     private static readonly string[] GatesKeys = { "eval_text", "max_perplexity_increase" };
     public static readonly string[] QuantizeMethods = { "rtn", "gptq" };
@@ -186,7 +186,8 @@ public static class SpecParser
                         Get(args, "damp") is { } d ? Double(d, "quantize.damp", 0, 1) : 0.01,
                         Names(Get(args, "targets"), "quantize.targets", CompressionSpec.DefaultTargets),
                         Names(Get(args, "ignore"), "quantize.ignore", Array.Empty<string>()),
-                        Location(key));
+                        Location(key),
+                        Get(args, "outliers") is { } ol ? Double(ol, "quantize.outliers", 0, 0.1) : 0);
                 }
                 case "sparsify":
                 {

@@ -22,6 +22,8 @@ public sealed record TensorEntry
     public bool Symmetric { get; init; }
     /// <summary>Sparsity pattern the weights were pruned to ("2:4", "50%"), or null when dense.</summary>
     public string? Sparsity { get; init; }
+    /// <summary>Number of f16 outliers stored beside the grid (parts outlier_rows, outlier_cols, outlier_values); 0 for none.</summary>
+    public int OutlierCount { get; init; }
     public required Dictionary<string, BlobRef> Parts { get; init; }
 }
 

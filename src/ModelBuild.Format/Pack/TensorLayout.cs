@@ -25,7 +25,15 @@ public static class TensorLayout
                 long rows = t.Shape[0], cols = t.Shape[1];
                 if (t.GroupSize <= 0 || cols % t.GroupSize != 0) throw new InvalidDataException($"group size {t.GroupSize} does not divide {cols} columns.");
                 long groups = rows * (cols / t.GroupSize);
-                return new() { ["qweight"] = rows * PackedRowBytes(cols, t.Bits), ["scales"] = groups * 2, ["zeros"] = groups };
+                var parts = new Dictionary<string, long> { ["qweight"] = rows * PackedRowBytes(cols, t.Bits), ["scales"] = groups * 2, ["zeros"] = groups };
+                if (t.OutlierCount < 0 || t.OutlierCount > rows * cols) throw new InvalidDataException($"outlier count {t.OutlierCount} is impossible for a [{rows},{cols}] tensor.");
+                if (t.OutlierCount > 0)
+                {
+                    parts["outlier_rows"] = (rows + 1) * 4;
+                    parts["outlier_cols"] = t.OutlierCount * 4L;
+                    parts["outlier_values"] = t.OutlierCount * 2L;
+                }
+                return parts;
             default:
                 throw new InvalidDataException($"unknown tensor format '{t.Format}'.");
         }

@@ -51,10 +51,24 @@ public sealed class LlamaWeights
         {
             TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: false),
             TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: true),
-            TensorLayout.GroupQuantized => new GroupQuantizedMatrix(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"),
-                pack.PartPointer(t, "zeros"), rows, cols, t.Bits, t.GroupSize),
+            TensorLayout.GroupQuantized => GroupQuantized(pack, t, rows, cols),
             _ => throw new PackFormatException(pack.Path, $"tensor '{name}' has format '{t.Format}', which this runtime cannot run."),
         };
+    }
+
+    private static unsafe GroupQuantizedMatrix GroupQuantized(PackReader pack, TensorEntry t, int rows, int cols)
+    {
+        int* rowStart = null, columns = null;
+        Half* values = null;
+        if (t.OutlierCount > 0)
+        {
+            rowStart = (int*)pack.PartPointer(t, "outlier_rows");
+            columns = (int*)pack.PartPointer(t, "outlier_cols");
+            values = (Half*)pack.PartPointer(t, "outlier_values");
+            GroupQuantizedMatrix.ValidateOutliers(rowStart, columns, rows, cols, t.OutlierCount, t.Name, pack.Path);
+        }
+        return new GroupQuantizedMatrix(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"), pack.PartPointer(t, "zeros"),
+            rows, cols, t.Bits, t.GroupSize, rowStart, columns, values);
     }
 
     private static float[] Vector(PackReader pack, string name, int length)
