@@ -11,7 +11,6 @@ public static class ErrorCodes
     public const string SpecUnknownKey = "MB1102";
     public const string SpecInvalidValue = "MB1103";
     public const string SpecNotSupported = "MB1104";
-    public const string CompressionFailed = "MB1201";
     public const string QualityGateFailed = "MB1202";
     public const string InvalidPack = "MB1301";
     public const string InvalidArguments = "MB1401";
