@@ -104,4 +104,23 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
         Assert.Contains(code, r.StdErr);
         Assert.DoesNotContain("   at ", r.StdErr); // no stack traces
     }
+
+    [Fact]
+    public void An_unsupported_architecture_is_MB1003_and_a_corrupt_checkpoint_MB1002()
+    {
+        using var dir = new RepoPaths.TempDir();
+        foreach (var f in Directory.GetFiles(RepoPaths.FixtureModel)) File.Copy(f, dir.File(Path.GetFileName(f)));
+        File.WriteAllText(dir.File("config.json"), File.ReadAllText(dir.File("config.json")).Replace("\"llama\"", "\"gpt2\""));
+        var r = ProcessRunner.Cli("eval", dir.Path, "--text", RepoPaths.FixtureEvalText);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error MB1003", r.StdErr);
+
+        File.Copy(Path.Combine(RepoPaths.FixtureModel, "config.json"), dir.File("config.json"), overwrite: true);
+        var bytes = File.ReadAllBytes(dir.File("model.safetensors"));
+        File.WriteAllBytes(dir.File("model.safetensors"), bytes[..(bytes.Length / 2)]);
+        r = ProcessRunner.Cli("eval", dir.Path, "--text", RepoPaths.FixtureEvalText);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error MB1002", r.StdErr);
+        Assert.Contains("truncated", r.StdErr);
+    }
 }

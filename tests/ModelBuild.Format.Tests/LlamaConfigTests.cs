@@ -46,7 +46,6 @@ public class LlamaConfigTests
     }
 
     [Theory]
-    [InlineData("\"model_type\":\"llama\"", "\"model_type\":\"gpt2\"", "not supported")]
     [InlineData("\"num_key_value_heads\":4", "\"num_key_value_heads\":5", "multiple")]
     [InlineData("\"hidden_size\":2048,", "", "hidden_size")]
     [InlineData("\"vocab_size\":32000", "\"vocab_size\":\"many\"", "vocab_size")]
@@ -54,6 +53,16 @@ public class LlamaConfigTests
     {
         var e = Assert.ThrowsAny<FormatException>(() => LlamaConfig.Parse(TinyLlama.Replace(from, to)));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData("\"model_type\":\"gpt2\"")]
+    [InlineData("\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4.0}")]
+    public void Unsupported_architectures_are_NotSupported_naming_the_field(string replacement)
+    {
+        string json = replacement.StartsWith("\"model_type") ? TinyLlama.Replace("\"model_type\":\"llama\"", replacement) : TinyLlama.Replace("\"rope_scaling\":null", replacement);
+        var e = Assert.Throws<NotSupportedException>(() => LlamaConfig.Parse(json));
+        Assert.Contains(replacement.Contains("gpt2") ? "model_type 'gpt2'" : "rope_scaling type 'yarn'", e.Message);
     }
 
     [Theory]

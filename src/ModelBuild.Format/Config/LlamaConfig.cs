@@ -42,7 +42,7 @@ public sealed record LlamaConfig
         }
         string modelType = Str(root, "model_type", sourceName) ?? "";
         if (!SupportedModelTypes.Contains(modelType))
-            throw new FormatException($"{sourceName}: model_type '{modelType}' is not supported; supported: {string.Join(", ", SupportedModelTypes)} (the Llama family).");
+            throw new NotSupportedException($"{sourceName}: model_type '{modelType}' is not supported; supported: {string.Join(", ", SupportedModelTypes)} (the Llama family).");
         int heads = Int(root, "num_attention_heads", sourceName, required: true);
         int hidden = Int(root, "hidden_size", sourceName, required: true);
         var config = new LlamaConfig
@@ -126,7 +126,7 @@ public sealed record LlamaConfig
             "llama3" => new RopeScaling("llama3", factor,
                 o["low_freq_factor"]?.GetValue<double>() ?? 1, o["high_freq_factor"]?.GetValue<double>() ?? 4,
                 o["original_max_position_embeddings"]?.GetValue<int>() ?? 8192),
-            _ => throw new FormatException($"{sourceName}: rope_scaling type '{type}' is not supported; supported: linear, llama3."),
+            _ => throw new NotSupportedException($"{sourceName}: rope_scaling type '{type}' is not supported; supported: linear, llama3."),
         };
     }
 
