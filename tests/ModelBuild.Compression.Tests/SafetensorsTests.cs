@@ -74,3 +74,38 @@ public class SafetensorsTests
             Assert.Equal(shape, cp.Entry(name).Shape);
     }
 }
+
+public class ShardedCheckpointTests
+{
+    [Fact]
+    public void A_sharded_checkpoint_reads_each_tensor_from_its_shard()
+    {
+        using var dir = new RepoPaths.TempDir();
+        foreach (var f in new[] { "config.json", "tokenizer.json" })
+            File.Copy(Path.Combine(RepoPaths.FixtureModel, f), dir.File(f));
+        var whole = Checkpoint.Open(RepoPaths.FixtureModel);
+        var names = Torch.TorchLlama.WeightShapes(whole.Config).ToList();
+        var half = names.Count / 2;
+        SafetensorsWriter.Write(dir.File("model-00001-of-00002.safetensors"), names.Take(half).Select(n => (n.Name, n.Shape, whole.ReadTensor(n.Name, n.Shape))), TensorDType.BF16);
+        SafetensorsWriter.Write(dir.File("model-00002-of-00002.safetensors"), names.Skip(half).Select(n => (n.Name, n.Shape, whole.ReadTensor(n.Name, n.Shape))), TensorDType.F32);
+        var map = string.Join(",", names.Select((n, i) => $"\"{n.Name}\": \"model-0000{(i < half ? 1 : 2)}-of-00002.safetensors\""));
+        File.WriteAllText(dir.File("model.safetensors.index.json"), $"{{\"metadata\": {{}}, \"weight_map\": {{{map}}}}}");
+
+        var sharded = Checkpoint.Open(dir.Path);
+        var last = names[^1];
+        Assert.Equal(whole.ReadTensor(last.Name, last.Shape), sharded.ReadTensor(last.Name, last.Shape)); // F32 shard: exact
+        Assert.Equal(TensorDType.BF16, sharded.Entry(names[0].Name).DType);
+        Assert.Equal(2, sharded.InputFiles.Count(f => f.EndsWith(".safetensors")));
+        Assert.Contains(sharded.InputFiles, f => f.EndsWith("model.safetensors.index.json"));
+    }
+
+    [Fact]
+    public void A_shard_name_that_escapes_the_directory_is_rejected()
+    {
+        using var dir = new RepoPaths.TempDir();
+        foreach (var f in new[] { "config.json", "tokenizer.json" })
+            File.Copy(Path.Combine(RepoPaths.FixtureModel, f), dir.File(f));
+        File.WriteAllText(dir.File("model.safetensors.index.json"), "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+        Assert.Contains("plain file name", Assert.Throws<InvalidDataException>(() => Checkpoint.Open(dir.Path)).Message);
+    }
+}

@@ -30,7 +30,7 @@ public sealed class Checkpoint
 
     /// <summary>The files whose content defines this checkpoint (for input hashing).</summary>
     public IEnumerable<string> InputFiles =>
-        new[] { "config.json", "tokenizer.json", "tokenizer_config.json" }.Select(f => Path.Combine(Directory, f)).Where(File.Exists)
+        new[] { "config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors.index.json" }.Select(f => Path.Combine(Directory, f)).Where(File.Exists)
             .Concat(_tensorFiles.Values.Select(f => f.Path).Distinct()).OrderBy(p => p, StringComparer.Ordinal);
 
     public static Checkpoint Open(string dir)
