@@ -108,7 +108,7 @@ public sealed class Compressor(Action<string>? log = null)
             if (endOfBlock && BlockOf(name) is int block)
             {
                 double perBlock = sw.Elapsed.TotalSeconds / (block + 1);
-                log?.Invoke($"block {block + 1}/{c.NumHiddenLayers} done ({sw.Elapsed.TotalSeconds:F1}s, ETA {perBlock * (c.NumHiddenLayers - block - 1):F0}s)");
+                log?.Invoke($"block {block + 1}/{c.NumHiddenLayers} written ({sw.Elapsed.TotalSeconds:F1}s, ETA {perBlock * (c.NumHiddenLayers - block - 1):F0}s)");
             }
         }
 
@@ -158,11 +158,10 @@ public sealed class Compressor(Action<string>? log = null)
     /// </summary>
     private static void CheckShapes(Checkpoint checkpoint, IReadOnlyList<StageSpec> stages)
     {
-        var linear = TorchLlama.WeightShapes(checkpoint.Config).Where(t => t.Shape.Length == 2).ToList();
-        if (checkpoint.Config.TieWordEmbeddings) linear.Add(("lm_head.weight", new long[] { checkpoint.Config.VocabSize, checkpoint.Config.HiddenSize }));
+        var linear = TorchLlama.WeightShapes(checkpoint.Config).Where(t => t.Shape.Length == 2).ToList(); // no lm_head when tied
         foreach (var stage in stages)
         {
-            var matched = linear.Where(t => LayerSelector.Matches(t.Name, stage.Targets, stage.Ignore) && (t.Name != "lm_head.weight" || !checkpoint.Config.TieWordEmbeddings)).ToList();
+            var matched = linear.Where(t => LayerSelector.Matches(t.Name, stage.Targets, stage.Ignore)).ToList();
             if (matched.Count == 0)
                 throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"targets [{string.Join(", ", stage.Targets)}] minus ignore [{string.Join(", ", stage.Ignore)}] match no layer of this model.",
                     stage.Location.File, stage.Location.Line, stage.Location.Column, checkpoint.Config.TieWordEmbeddings ? "lm_head is tied to the embedding here and cannot be compressed separately." : "use attention, mlp, lm_head or a projection name.");
