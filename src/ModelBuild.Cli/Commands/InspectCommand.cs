@@ -38,14 +38,18 @@ public static class InspectCommand
         Console.WriteLine("inputs: " + string.Join(", ", m.InputHashes.Select(kv => $"{kv.Key}={kv.Value}")));
         Console.WriteLine($"tensors ({m.Tensors.Count}, {weightBytes / 1048576.0:F2} MiB):");
         foreach (var group in m.Tensors.GroupBy(Describe))
-            Console.WriteLine($"  {group.Key,-16} {group.Count(),4} tensors {group.Sum(t => t.Parts.Values.Sum(p => p.Length)) / 1048576.0,8:F2} MiB");
+            Console.WriteLine($"  {group.Key,-28} {group.Count(),4} tensors {group.Sum(t => t.Parts.Values.Sum(p => p.Length)) / 1048576.0,8:F2} MiB");
         if (m.Report?["layers"] is JsonArray layers && layers.Count > 0)
         {
-            var worst = layers.OrderByDescending(l => l!["relative_weight_error"]!.GetValue<double>()).Take(3);
-            Console.WriteLine("worst layers (relative weight error): " + string.Join(", ", worst.Select(l => $"{l!["tensor"]} {l["relative_weight_error"]}")));
+            // Output error (needs calibration) says more than weight error; use it when the report has it.
+            string key = layers[0]!["relative_output_error"] is null ? "relative_weight_error" : "relative_output_error";
+            var worst = layers.OrderByDescending(l => l![key]!.GetValue<double>()).Take(3);
+            Console.WriteLine($"worst layers ({key.Replace('_', ' ')}): " + string.Join(", ", worst.Select(l => $"{l!["tensor"]} {l[key]}")));
         }
         return 0;
     }
 
-    private static string Describe(TensorEntry t) => t.Format == TensorLayout.GroupQuantized ? $"int{t.Bits} g{t.GroupSize}{(t.Symmetric ? " sym" : "")}" : t.Format;
+    private static string Describe(TensorEntry t) =>
+        (t.Format == TensorLayout.GroupQuantized ? $"int{t.Bits} g{t.GroupSize}{(t.Symmetric ? " sym" : "")}" : t.Format)
+        + (t.Sparsity is null ? "" : $" {t.Sparsity} sparse") + (t.OutlierCount > 0 ? " +outliers" : "");
 }
