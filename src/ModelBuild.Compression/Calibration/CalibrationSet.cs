@@ -12,13 +12,7 @@ public static class CalibrationSet
 {
     public static long[] Sample(CalibrationSpec spec, string specPath, ModelTokenizer tokenizer, int maxPositions)
     {
-        if (spec.Text is null)
-            throw new ModelBuildException(ErrorCodes.SpecInvalidValue, "calibration has no 'text'.", spec.Location.File, spec.Location.Line, spec.Location.Column,
-                "add calibration: { text: path/to/calib.txt } (a plain text file, relative to the spec).");
-        string path = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(specPath))!, spec.Text));
-        if (!File.Exists(path))
-            throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"calibration text not found: {path}", spec.Location.File, spec.Location.Line, spec.Location.Column,
-                "calibration.text is resolved relative to the spec file.");
+        string path = SpecFiles.Resolve(spec.Text, specPath, spec.Location, "calibration.text", "calibration: { text: path/to/calib.txt }");
         if (spec.SequenceLength > maxPositions)
             throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"calibration.sequence_length {spec.SequenceLength} exceeds the model's context ({maxPositions}).",
                 spec.Location.File, spec.Location.Line, spec.Location.Column, $"use at most {maxPositions}.");

@@ -16,14 +16,7 @@ public static class QualityGate
 {
     public static JsonObject Check(GatesSpec gates, string specPath, Checkpoint checkpoint, string packPath, JsonArray layers, Action<string>? log)
     {
-        if (gates.EvalText is null)
-            throw new ModelBuildException(ErrorCodes.SpecInvalidValue, "gates has no eval_text.", gates.Location.File, gates.Location.Line, gates.Location.Column,
-                "add eval_text: path/to/held-out.txt (relative to the spec).");
-        string textPath = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(specPath))!, gates.EvalText));
-        if (!File.Exists(textPath))
-            throw new ModelBuildException(ErrorCodes.SpecInvalidValue, $"gates.eval_text not found: {textPath}", gates.Location.File, gates.Location.Line, gates.Location.Column,
-                "eval_text is resolved relative to the spec file.");
-        string text = File.ReadAllText(textPath);
+        string text = File.ReadAllText(SpecFiles.Resolve(gates.EvalText, specPath, gates.Location, "gates.eval_text", "eval_text: path/to/held-out.txt"));
 
         string cacheFile = Path.Combine(CacheDirectory.Root, "perplexity", CheckpointPacks.Hash(CheckpointPacks.ContentKey(checkpoint) + "|" + CheckpointPacks.Hash(text)) + ".txt");
         double original;

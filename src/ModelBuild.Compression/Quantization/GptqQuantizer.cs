@@ -24,11 +24,7 @@ public static class GptqQuantizer
         int groups = cols / group, maxq = (1 << o.Bits) - 1;
         int block = o.BlockSize % group == 0 || group % o.BlockSize == 0 ? o.BlockSize : group;
 
-        var W = weight.to(ScalarType.Float32).clone();
-        var H = hessian.to(ScalarType.Float32).clone();
-        var dead = H.diagonal().eq(0);
-        H.diagonal().masked_fill_(dead, 1);
-        W.masked_fill_(dead.unsqueeze(0), 0);
+        var (W, H) = WorkingCopies(weight, hessian);
 
         var scales = new Half[rows * groups];
         var zeroPoints = new byte[rows * groups];
@@ -99,6 +95,20 @@ public static class GptqQuantizer
         var codeBytes = codes.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
         return new Result(new QuantizedMatrix(rows, cols, o.Bits, group, o.Symmetric, codeBytes, scales, zeroPoints,
             outliers.Count > 0 ? OutlierList.FromTriples(rows, outliers) : null), dampUsed);
+    }
+
+    /// <summary>
+    /// Float32 copies of W and H to update in place, with dead columns (H_jj = 0: the input never varies)
+    /// given H_jj = 1 and W[:, j] = 0, as GPTQ and SparseGPT both require.
+    /// </summary>
+    public static (Tensor W, Tensor H) WorkingCopies(Tensor weight, Tensor hessian)
+    {
+        var W = weight.to(ScalarType.Float32).clone();
+        var H = hessian.to(ScalarType.Float32).clone();
+        var dead = H.diagonal().eq(0);
+        H.diagonal().masked_fill_(dead, 1);
+        W.masked_fill_(dead.unsqueeze(0), 0);
+        return (W, H);
     }
 
     /// <summary>

@@ -17,11 +17,7 @@ public static class SparseGptPruner
     {
         int rows = (int)weight.shape[0], cols = (int)weight.shape[1];
         if (pattern.IsNM && blockSize % pattern.M != 0) blockSize = pattern.M * Math.Max(1, blockSize / pattern.M);
-        var W = weight.to(ScalarType.Float32).clone();
-        var H = hessian.to(ScalarType.Float32).clone();
-        var dead = H.diagonal().eq(0);
-        H.diagonal().masked_fill_(dead, 1);
-        W.masked_fill_(dead.unsqueeze(0), 0);
+        var (W, H) = GptqQuantizer.WorkingCopies(weight, hessian);
         var (U, dampUsed) = GptqQuantizer.UpperCholeskyOfInverse(H, damp);
         var mask = zeros(rows, cols, dtype: ScalarType.Bool);
 
