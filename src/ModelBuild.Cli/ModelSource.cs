@@ -1,12 +1,13 @@
 using ModelBuild.Compression.Ingestion;
 using ModelBuild.Compression.Pipeline;
 using ModelBuild.Runtime;
+using ModelBuild.Runtime.Kernels;
 
 namespace ModelBuild.Cli;
 
 /// <summary>Opens either a pack or a checkpoint directory (as an f16 pack cached by content hash).</summary>
 public static class ModelSource
 {
-    public static CausalLanguageModel Open(string path) =>
-        File.Exists(path) ? CausalLanguageModel.Load(path) : CheckpointPacks.Open(Checkpoint.Open(path), Console.Error.WriteLine);
+    public static CausalLanguageModel Open(string path, KernelPath kernels = KernelPath.Auto) =>
+        CausalLanguageModel.Load(File.Exists(path) ? path : CheckpointPacks.GetOrCreate(Checkpoint.Open(path), Console.Error.WriteLine), kernelPath: kernels);
 }

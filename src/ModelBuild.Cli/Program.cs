@@ -14,6 +14,8 @@ public static class Program
           verify   <pack>
           eval     <model-dir|pack> --text <file> [--json] [--window N] [--max-tokens N]
           generate <model-dir|pack> --prompt <text> [--max-tokens N] [--seed S] [--temperature T] [--top-k K] [--top-p P]
+          bench    <model-dir|pack> [--threads N] [--prompt-tokens N] [--decode-tokens N] [--kernels auto|scalar|avx2|avx512] [--json]
+          synth    --preset <name> -o <dir> [--seed S]   (presets: tinyllama-1.1b, llama-3.2-1b, tiny)
           binding  <model-dir> --class-name <Name> [--namespace <Ns>] --pack-file <name> -o <file.mbbinding>
         """;
 
@@ -35,6 +37,8 @@ public static class Program
                 "eval" => EvalCommand.Run(rest),
                 "generate" => GenerateCommand.Run(rest),
                 "binding" => BindingCommand.Run(rest),
+                "bench" => BenchCommand.Run(rest),
+                "synth" => SynthCommand.Run(rest),
                 _ => throw CommandLine.Usage($"unknown command '{args[0]}'."),
             };
         }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ModelBuild.Format.Config;
 using ModelBuild.Format.Pack;
 using ModelBuild.Runtime.Generation;
+using ModelBuild.Runtime.Kernels;
 using ModelBuild.Runtime.Llama;
 using ModelBuild.Runtime.Tokenization;
 
@@ -18,24 +19,32 @@ public sealed class CausalLanguageModel : IDisposable
     public ModelTokenizer Tokenizer { get; }
     public PackManifest Manifest => _pack.Manifest;
     public string PackPath => _pack.Path;
+    internal PackReader Pack => _pack;
 
-    private CausalLanguageModel(PackReader pack)
+    /// <summary>The CPU kernels sessions use (resolved: never Auto).</summary>
+    public KernelPath KernelPath { get; }
+
+    private CausalLanguageModel(PackReader pack, KernelPath kernelPath)
     {
         _pack = pack;
+        KernelPath = KernelPaths.Resolve(kernelPath);
         Config = LlamaConfig.Parse(pack.Manifest.ConfigJson, pack.Path + " (manifest config)");
         Tokenizer = ModelTokenizer.FromJson(pack.Manifest.TokenizerJson, Config.BosTokenId, Config.EosTokenId);
         _weights = new LlamaWeights(pack, Config);
     }
 
     /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
-    public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true)
+    public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true, KernelPath kernelPath = KernelPath.Auto)
     {
         var pack = PackReader.Open(packPath, verifyChecksums);
-        try { return new CausalLanguageModel(pack); }
+        try { return new CausalLanguageModel(pack, kernelPath); }
         catch { pack.Dispose(); throw; }
     }
 
-    public LlamaForward CreateSession(int? maxPositions = null) => new(Config, _weights, maxPositions);
+    public LlamaForward CreateSession(int? maxPositions = null, Threading.WorkerPool? pool = null) => new(Config, _weights, maxPositions, KernelPath, pool);
+
+    /// <summary>Bytes of packed weights one decoded token reads: every matrix once, plus one embedding row.</summary>
+    public long WeightBytesPerToken => _weights.BytesPerToken;
 
     public int[] Tokenize(string text) => Tokenizer.Encode(text);
     public string Detokenize(IEnumerable<int> ids) => Tokenizer.Decode(ids);

@@ -83,6 +83,18 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     }
 
     [Fact]
+    public void Every_kernel_path_gives_the_same_greedy_text()
+    {
+        var texts = new[] { "scalar", "avx2", "avx512" }
+            .Where(k => k != "avx512" || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+            .Where(k => k != "avx2" || System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            .Select(k => ProcessRunner.Cli("generate", _pack.Path, "--prompt", "A fool and his money", "--max-tokens", "24", "--temperature", "0", "--kernels", k))
+            .ToList();
+        Assert.All(texts, r => Assert.Equal(0, r.ExitCode));
+        Assert.All(texts, r => Assert.Equal(texts[0].StdOut, r.StdOut));
+    }
+
+    [Fact]
     public void A_bad_spec_is_reported_in_canonical_form_with_line_and_column()
     {
         using var dir = new RepoPaths.TempDir();
@@ -97,6 +109,8 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     [InlineData("MB1001", "compress", "/no/such/model", "--spec", "x.yaml", "-o", "x.mbpack")]
     [InlineData("MB1401", "frobnicate")]
     [InlineData("MB1401", "eval", "x", "--bogus", "1")]
+    [InlineData("MB1401", "bench", "x", "--kernels", "neon")]
+    [InlineData("MB1401", "synth", "--preset", "gpt-5", "-o", "x")]
     public void Bad_invocations_exit_1_with_a_code(string code, params string[] args)
     {
         var r = ProcessRunner.Cli(args);

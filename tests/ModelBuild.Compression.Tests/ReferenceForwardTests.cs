@@ -4,6 +4,7 @@ using ModelBuild.Compression.Quantization;
 using ModelBuild.Compression.Spec;
 using ModelBuild.Compression.Torch;
 using ModelBuild.Runtime;
+using ModelBuild.Runtime.Kernels;
 using ModelBuild.Tests;
 using static TorchSharp.torch;
 
@@ -14,6 +15,8 @@ public class ReferenceForwardTests
 {
     // Both sides compute in float32 from identical weights; differences come from summation order only.
     private const float Tolerance = 2e-3f;
+    // Int8 activations (SIMD paths) on logits spanning ~20: measured 0.09 here.
+    private const float SimdTolerance = 0.2f;
 
     private static float[] ReferenceLogits(Checkpoint cp, int[] ids, Func<string, float[], float[]> transform)
     {
@@ -26,9 +29,9 @@ public class ReferenceForwardTests
         return model.Forward(tensor(ids.Select(i => (long)i).ToArray()).view(1, ids.Length)).data<float>().ToArray();
     }
 
-    private static float[] RuntimeLogits(string pack, int[] ids)
+    private static float[] RuntimeLogits(string pack, int[] ids, KernelPath path = KernelPath.Scalar)
     {
-        using var model = CausalLanguageModel.Load(pack);
+        using var model = CausalLanguageModel.Load(pack, kernelPath: path);
         var logits = new float[ids.Length * model.Config.VocabSize];
         var session = model.CreateSession();
         // Two chunks, so the KV cache path is exercised as well as prefill.
@@ -75,6 +78,15 @@ public class ReferenceForwardTests
         float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxDiff < Tolerance, $"max |logit difference| {maxDiff}");
         var original = ReferenceLogits(cp, ids, (_, w) => w);
-        Assert.True(original.Zip(expected, (a, b) => Math.Abs(a - b)).Max() > 10 * Tolerance, "quantization should change the logits measurably");
+        float weightEffect = original.Zip(expected, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(weightEffect > 10 * Tolerance, "quantization should change the logits measurably");
+
+        // The SIMD paths also round activations to int8 per 32 values (as llama.cpp does): a stated, smaller error.
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var simd = RuntimeLogits(dir.File("q4.mbpack"), ids, path);
+            float simdDiff = expected.Zip(simd, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(simdDiff < SimdTolerance && simdDiff < weightEffect / 2, $"{path}: max |logit difference| {simdDiff}; weight quantization moved logits by {weightEffect}");
+        }
     }
 }

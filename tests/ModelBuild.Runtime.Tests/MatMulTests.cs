@@ -5,14 +5,6 @@ namespace ModelBuild.Runtime.Tests;
 
 public unsafe class MatMulTests
 {
-    /// <summary>A matrix held as plain floats: the reference kernels are checked against.</summary>
-    private sealed class PlainMatrix(float[] w, int rows, int cols) : IWeightMatrix
-    {
-        public int Rows => rows;
-        public int Cols => cols;
-        public void DequantizeRow(int row, Span<float> dst) => w.AsSpan(row * cols, cols).CopyTo(dst);
-    }
-
     private static float[] Random(int n, int seed)
     {
         var rng = new Random(seed);
@@ -30,7 +22,8 @@ public unsafe class MatMulTests
         var x = Random(tokens * cols, cols);
         var bias = Random(rows, 7);
         var y = new float[tokens * rows];
-        MatMul.Multiply(new PlainMatrix(w, rows, cols), x, y, tokens, bias);
+        fixed (float* wp = w)
+            MatMul.Multiply(new DenseMatrix((byte*)wp, rows, cols, half: false), x, y, tokens, bias);
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
             {

@@ -27,7 +27,7 @@ File.WriteAllText(Path.Combine(outDir, "calib.txt"), string.Join("\n\n", calib) 
 
 var sw = Stopwatch.StartNew();
 var (vocab, merges) = ByteLevelBpeTrainer.Train(trainText, VocabSize, specials);
-string tokenizerJson = ByteLevelBpeTrainer.ToTokenizerJson(vocab, merges, specials);
+string tokenizerJson = ModelBuild.Compression.Synthesis.ByteLevelTokenizerJson.Write(vocab, merges, specials);
 File.WriteAllText(Path.Combine(outDir, "tokenizer.json"), tokenizerJson);
 File.WriteAllText(Path.Combine(outDir, "tokenizer_config.json"),
     "{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"unk_token\": \"<unk>\",\n  \"add_bos_token\": true,\n  \"model_max_length\": 512\n}\n");

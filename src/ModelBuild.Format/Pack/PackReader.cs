@@ -93,6 +93,9 @@ public sealed unsafe class PackReader : IDisposable
     }
 
     /// <summary>Pointer to a part, for kernels; valid while this reader is alive.</summary>
+    /// <summary>The mapped data section (Header.DataLength bytes of tensor blobs), for tools that measure how fast it reads.</summary>
+    public byte* DataPointer => _base + Header.DataOffset;
+
     public byte* PartPointer(TensorEntry tensor, string part) => _base + Header.DataOffset + tensor.Parts[part].Offset;
 
     /// <summary>Checks the whole-file hash and every blob's hash; returns one line per problem, naming the tensor.</summary>

@@ -1,31 +1,57 @@
 using System.Numerics.Tensors;
 using ModelBuild.Format.Config;
 using ModelBuild.Runtime.Kernels;
+using ModelBuild.Runtime.Threading;
 
 namespace ModelBuild.Runtime.Llama;
 
 /// <summary>
 /// The Llama forward pass over packed weights with a KV cache (one sequence). Feed tokens in chunks of any
-/// size; positions continue from the cache. Follows Hugging Face's LlamaModel: pre-norm RMSNorm, RoPE in the
-/// half-split layout, grouped-query attention, SwiGLU MLP.
+/// size; positions continue from the cache, and long inputs run in chunks of <see cref="ChunkTokens"/>.
+/// Follows Hugging Face's LlamaModel: pre-norm RMSNorm, RoPE in the half-split layout, grouped-query
+/// attention, SwiGLU MLP. All buffers are made up front: a decode step allocates nothing.
 /// </summary>
 public sealed class LlamaForward
 {
+    public const int ChunkTokens = 128;
+
     private readonly LlamaConfig _c;
     private readonly LlamaWeights _w;
+    private readonly MatMul _matMul;
+    private readonly AttentionWork _attention;
     private readonly float[][] _keyCache, _valueCache;
     private readonly float[] _ropeCos, _ropeSin; // [maxPositions, headDim/2]
+    // Workspace for one chunk of tokens.
+    private readonly float[] _x, _q, _k, _v, _attn, _o, _up;
+    private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
+
     public int MaxPositions { get; }
     public int Position { get; private set; }
+    public KernelPath KernelPath => _matMul.Path;
 
-    public LlamaForward(LlamaConfig config, LlamaWeights weights, int? maxPositions = null)
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, int? maxPositions = null, KernelPath path = KernelPath.Auto, WorkerPool? pool = null)
     {
         _c = config;
         _w = weights;
+        _matMul = new MatMul(pool ?? WorkerPool.Shared, path);
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
-        int kvDim = config.NumKeyValueHeads * config.HeadDim;
+        int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
+        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, MaxPositions);
         _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[MaxPositions * kvDim]).ToArray();
         _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[MaxPositions * kvDim]).ToArray();
+
+        int chunk = Math.Min(ChunkTokens, MaxPositions);
+        _x = new float[chunk * h];
+        _q = new float[chunk * qDim];
+        _k = new float[chunk * kvDim];
+        _v = new float[chunk * kvDim];
+        _attn = new float[chunk * qDim];
+        _o = new float[chunk * h];
+        _up = new float[chunk * config.IntermediateSize];
+        _normed = new ActivationBatch(chunk, h);
+        _attnOut = new ActivationBatch(chunk, qDim);
+        _mlpHidden = new ActivationBatch(chunk, config.IntermediateSize);
+
         var inv = RopeFrequencies.InverseFrequencies(config);
         int half = config.HeadDim / 2;
         _ropeCos = new float[MaxPositions * half];
@@ -48,86 +74,72 @@ public sealed class LlamaForward
     /// </summary>
     public void Forward(ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits = false)
     {
-        int T = tokens.Length, h = _c.HiddenSize;
+        int T = tokens.Length, vocab = _c.VocabSize;
         if (T == 0) throw new ArgumentException("no tokens to run.");
         if (Position + T > MaxPositions)
             throw new InvalidOperationException($"context is full: {Position} + {T} tokens exceed {MaxPositions} positions.");
-        var x = new float[T * h];
-        for (int t = 0; t < T; t++)
+        if (logits.Length < (allLogits ? T : 1) * vocab) throw new ArgumentException("the logits buffer is too small.", nameof(logits));
+        foreach (int id in tokens)
+            if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the vocabulary ({vocab}).");
+        int chunk = _normed.MaxTokens;
+        for (int start = 0; start < T; start += chunk)
         {
-            if ((uint)tokens[t] >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {tokens[t]} is outside the vocabulary ({_c.VocabSize}).");
-            _w.Embedding.DequantizeRow(tokens[t], x.AsSpan(t * h, h));
+            int n = Math.Min(chunk, T - start);
+            bool last = start + n == T;
+            if (allLogits) ForwardChunk(tokens.Slice(start, n), logits.Slice(start * vocab, n * vocab), allLogits: true);
+            else ForwardChunk(tokens.Slice(start, n), last ? logits : default, allLogits: false);
         }
-        var norm = new float[T * h];
-        for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, x, norm, T);
+    }
 
-        int first = allLogits ? 0 : T - 1;
-        int outTokens = T - first;
-        RmsNorm(x.AsSpan(first * h, outTokens * h), _w.FinalNorm, norm, outTokens);
-        MatMul.Multiply(_w.LmHead, norm, logits, outTokens);
+    private void ForwardChunk(ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits)
+    {
+        int T = tokens.Length, h = _c.HiddenSize;
+        for (int t = 0; t < T; t++) _w.Embedding.DequantizeRow(tokens[t], _x.AsSpan(t * h, h));
+        for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T);
+
+        if (allLogits || !logits.IsEmpty)
+        {
+            int first = allLogits ? 0 : T - 1, outTokens = T - first;
+            _normed.Reset(outTokens);
+            RmsNorm(_x.AsSpan(first * h, outTokens * h), _w.FinalNorm, _normed.Values, outTokens);
+            _matMul.Multiply(_w.LmHead, _normed, logits);
+        }
         Position += T;
     }
 
-    private void Block(int l, float[] x, float[] norm, int T)
+    private void Block(int l, int T)
     {
         var w = _w.Layers[l];
         int h = _c.HiddenSize, hd = _c.HeadDim, nh = _c.NumAttentionHeads, nkv = _c.NumKeyValueHeads;
         int qDim = nh * hd, kvDim = nkv * hd, f = _c.IntermediateSize;
+        var x = _x.AsSpan(0, T * h);
 
-        RmsNorm(x, w.InputNorm, norm, T);
-        var q = new float[T * qDim];
-        var k = new float[T * kvDim];
-        var v = new float[T * kvDim];
-        MatMul.Multiply(w.Q, norm, q, T, w.QBias);
-        MatMul.Multiply(w.K, norm, k, T, w.KBias);
-        MatMul.Multiply(w.V, norm, v, T, w.VBias);
+        _normed.Reset(T);
+        RmsNorm(x, w.InputNorm, _normed.Values, T);
+        _matMul.Multiply(_normed, new Product(w.Q, _q, w.QBias), new Product(w.K, _k, w.KBias), new Product(w.V, _v, w.VBias));
         for (int t = 0; t < T; t++)
         {
             int pos = Position + t;
-            for (int head = 0; head < nh; head++) Rope(q.AsSpan(t * qDim + head * hd, hd), pos);
-            for (int head = 0; head < nkv; head++) Rope(k.AsSpan(t * kvDim + head * hd, hd), pos);
+            for (int head = 0; head < nh; head++) Rope(_q.AsSpan(t * qDim + head * hd, hd), pos);
+            for (int head = 0; head < nkv; head++) Rope(_k.AsSpan(t * kvDim + head * hd, hd), pos);
         }
-        k.AsSpan().CopyTo(_keyCache[l].AsSpan(Position * kvDim));
-        v.AsSpan().CopyTo(_valueCache[l].AsSpan(Position * kvDim));
+        _k.AsSpan(0, T * kvDim).CopyTo(_keyCache[l].AsSpan(Position * kvDim));
+        _v.AsSpan(0, T * kvDim).CopyTo(_valueCache[l].AsSpan(Position * kvDim));
 
-        var attn = new float[T * qDim];
-        Attention(l, q, attn, T);
-        var o = new float[T * h];
-        MatMul.Multiply(w.O, attn, o, T);
-        TensorPrimitives.Add(x, o, x);
+        _attention.Run(_matMul.Pool, _q, _keyCache[l], _valueCache[l], _attnOut.Values, Position, T);
+        _attnOut.Reset(T);
+        _matMul.Multiply(w.O, _attnOut, _o);
+        TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
 
-        RmsNorm(x, w.PostAttentionNorm, norm, T);
-        var gate = new float[T * f];
-        var up = new float[T * f];
-        MatMul.Multiply(w.Gate, norm, gate, T);
-        MatMul.Multiply(w.Up, norm, up, T);
+        _normed.Reset(T);
+        RmsNorm(x, w.PostAttentionNorm, _normed.Values, T);
+        _mlpHidden.Reset(T);
+        var gate = _mlpHidden.Values.AsSpan(0, T * f);
+        var up = _up.AsSpan(0, T * f);
+        _matMul.Multiply(_normed, new Product(w.Gate, gate), new Product(w.Up, up));
         for (int i = 0; i < gate.Length; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i]; // SiLU(gate) * up
-        MatMul.Multiply(w.Down, gate, o, T);
-        TensorPrimitives.Add(x, o, x);
-    }
-
-    /// <summary>Causal attention of T new queries over the cache (positions 0 .. Position+t).</summary>
-    private void Attention(int l, float[] q, float[] output, int T)
-    {
-        int hd = _c.HeadDim, nh = _c.NumAttentionHeads, nkv = _c.NumKeyValueHeads, group = nh / nkv;
-        int qDim = nh * hd, kvDim = nkv * hd;
-        float scale = 1f / MathF.Sqrt(hd);
-        var keys = _keyCache[l];
-        var values = _valueCache[l];
-        Parallel.For(0, T * nh, work =>
-        {
-            int t = work / nh, head = work % nh, kvHead = head / group;
-            int length = Position + t + 1;
-            var scores = new float[length];
-            var query = new ReadOnlySpan<float>(q, t * qDim + head * hd, hd);
-            for (int p = 0; p < length; p++)
-                scores[p] = TensorPrimitives.Dot(query, new ReadOnlySpan<float>(keys, p * kvDim + kvHead * hd, hd)) * scale;
-            Softmax.InPlace(scores);
-            var dst = output.AsSpan(t * qDim + head * hd, hd);
-            dst.Clear();
-            for (int p = 0; p < length; p++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values, p * kvDim + kvHead * hd, hd), scores[p], dst, dst);
-        });
+        _matMul.Multiply(w.Down, _mlpHidden, _o);
+        TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
     }
 
     private void Rope(Span<float> v, int pos)

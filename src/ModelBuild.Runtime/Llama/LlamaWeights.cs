@@ -16,6 +16,10 @@ public sealed class LlamaWeights
     public float[] FinalNorm { get; }
     public IWeightMatrix LmHead { get; }
 
+    /// <summary>Bytes one decoded token reads: every layer matrix and the head once, and one embedding row.</summary>
+    public long BytesPerToken =>
+        Layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(m => m.PackedBytes)) + LmHead.PackedBytes + Embedding.PackedBytes / Embedding.Rows;
+
     public LlamaWeights(PackReader pack, LlamaConfig c)
     {
         int q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim;

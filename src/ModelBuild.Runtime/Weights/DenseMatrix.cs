@@ -1,18 +1,53 @@
+using System.Numerics.Tensors;
+using ModelBuild.Runtime.Kernels;
+
 namespace ModelBuild.Runtime.Weights;
 
-/// <summary>An f32 or f16 matrix living in the memory-mapped pack.</summary>
+/// <summary>An f32 or f16 matrix living in the memory-mapped pack; activations stay float32.</summary>
 public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, bool half) : IWeightMatrix
 {
     public int Rows => rows;
     public int Cols => cols;
+    public long PackedBytes => (long)rows * cols * (half ? 2 : 4);
 
     public void DequantizeRow(int row, Span<float> dst)
     {
-        if (half)
-        {
-            var src = new ReadOnlySpan<Half>((Half*)data + (long)row * cols, cols);
-            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(src, dst);
-        }
+        if (half) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + (long)row * cols, cols), dst);
         else new ReadOnlySpan<float>((float*)data + (long)row * cols, cols).CopyTo(dst);
+    }
+
+    public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => false;
+
+    public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
+    {
+        if (path == KernelPath.Scalar)
+        {
+            RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
+            return;
+        }
+        if (half && x.Tokens == 1)
+        {
+            // Decode: each row is read once, so convert in registers as it streams by.
+            fixed (float* xp = x.Values)
+                for (int r = rowStart; r < rowEnd; r++)
+                {
+                    Half* row = (Half*)data + (long)r * cols;
+                    y[r] = path == KernelPath.Avx512 ? HalfDot.Avx512(row, xp, cols) : HalfDot.Avx2(row, xp, cols);
+                }
+            return;
+        }
+        // Prefill: convert once per row (f16 to an L1-resident float row), then one vectorized dot per token.
+        var converted = half ? RowByRow.Buffer(cols) : default;
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            ReadOnlySpan<float> row;
+            if (half)
+            {
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + (long)r * cols, cols), converted);
+                row = converted;
+            }
+            else row = new ReadOnlySpan<float>((float*)data + (long)r * cols, cols);
+            for (int t = 0; t < x.Tokens; t++) y[(long)t * yStride + r] = TensorPrimitives.Dot(row, x.Values.AsSpan(t * cols, cols));
+        }
     }
 }

@@ -1,30 +1,41 @@
+using System.Numerics.Tensors;
+using ModelBuild.Runtime.Kernels;
+
 namespace ModelBuild.Runtime.Weights;
 
 /// <summary>
-/// Group-quantized weights: q (4 bits, low nibble first, or 8 bits) per weight; per group of
-/// <c>groupSize</c> columns an f16 scale and a u8 zero point; w = (q - zero) * scale.
+/// Group-quantized weights: q (4-bit slots, low nibble first, for 2-4 bit codes; or 8 bits) per weight; per group
+/// of <c>groupSize</c> columns an f16 scale and a u8 zero point; w = (q - zero) * scale.
 /// Optional outliers (CSR: rowStart[rows+1], columns, f16 values) replace the grid value at their positions.
+/// The SIMD paths multiply the packed codes directly (no dequantized copy): rows in tiles that stay in cache,
+/// tokens in tiles, so prefill reuses each tile of weights across many tokens.
 /// </summary>
 public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize,
     int* outlierRowStart = null, int* outlierCols = null, Half* outlierValues = null) : IWeightMatrix
 {
+    private const int RowTile = 16, TokenTile = 64;
+
+    private readonly int _groups = cols / groupSize;
+    private readonly long _rowBytes = Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
+    private readonly int _container = Format.Pack.TensorLayout.ContainerBits(bits);
+
     public int Rows => rows;
     public int Cols => cols;
     public int Bits => bits;
     public int GroupSize => groupSize;
 
+    public long PackedBytes => rows * _rowBytes + (long)rows * _groups * 3
+        + (outlierRowStart == null ? 0 : (rows + 1) * 4L + outlierRowStart[rows] * 6L);
+
     public void DequantizeRow(int row, Span<float> dst)
     {
-        int groups = cols / groupSize;
-        int container = Format.Pack.TensorLayout.ContainerBits(bits);
-        long rowBytes = (long)cols * container / 8;
-        byte* q = qweight + row * rowBytes;
-        for (int g = 0; g < groups; g++)
+        byte* q = qweight + row * _rowBytes;
+        for (int g = 0; g < _groups; g++)
         {
-            float scale = (float)scales[(long)row * groups + g];
-            float zero = zeros[(long)row * groups + g];
+            float scale = (float)scales[(long)row * _groups + g];
+            float zero = zeros[(long)row * _groups + g];
             int start = g * groupSize;
-            if (container == 4)
+            if (_container == 4)
                 for (int c = start; c < start + groupSize; c += 2)
                 {
                     byte b = q[c >> 1];
@@ -37,6 +48,88 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         }
         if (outlierRowStart != null)
             for (int j = outlierRowStart[row]; j < outlierRowStart[row + 1]; j++) dst[outlierCols[j]] = (float)outlierValues[j];
+    }
+
+    /// <summary>The integer kernels tile whole 128-column chunks (4-bit) or 32-column blocks (8-bit) per group.</summary>
+    private bool HasKernel(KernelPath path, ActivationBatch x) =>
+        path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize &&
+        (_container == 4 ? cols % 128 == 0 && groupSize % 128 == 0 : groupSize % ActivationBatch.BlockSize == 0);
+
+    public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => HasKernel(path, x);
+
+    public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
+    {
+        if (!HasKernel(path, x))
+        {
+            RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
+            return;
+        }
+        int blocks = cols / ActivationBatch.BlockSize, blocksPerGroup = groupSize / ActivationBatch.BlockSize;
+        int tileTokens = Math.Min(TokenTile, x.Tokens), tileGroups = RowTile * _groups;
+        float* groupSums = stackalloc float[tileTokens * _groups];
+        float* tileScales = stackalloc float[tileGroups];
+        float* tileScaleZeros = stackalloc float[tileGroups];
+        sbyte* codes = _container == 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
+        float* laneScales = x.NibbleLaneScales.Pointer, blockScales = x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
+        fixed (float* values = x.Values)
+        {
+            for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
+            {
+                int t1 = Math.Min(x.Tokens, t0 + TokenTile);
+                // Σ x over each group, per token: the zero point's share of every row's dot product.
+                for (int t = t0; t < t1; t++)
+                    for (int g = 0; g < _groups; g++)
+                    {
+                        float s = 0;
+                        for (int b = g * blocksPerGroup; b < (g + 1) * blocksPerGroup; b++) s += blockSums[t * blocks + b];
+                        groupSums[(t - t0) * _groups + g] = s;
+                    }
+                for (int r0 = rowStart; r0 < rowEnd; r0 += RowTile)
+                {
+                    // One vectorized conversion of the tile's scales and zero points (consecutive rows are contiguous).
+                    int tileRows = Math.Min(rowEnd, r0 + RowTile) - r0, n = tileRows * _groups;
+                    var scaleSpan = new Span<float>(tileScales, n);
+                    var scaleZeroSpan = new Span<float>(tileScaleZeros, n);
+                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales + (long)r0 * _groups, n), scaleSpan);
+                    TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros + (long)r0 * _groups, n), scaleZeroSpan);
+                    TensorPrimitives.Multiply(scaleZeroSpan, scaleSpan, scaleZeroSpan);
+                    for (int i = 0; i < tileRows; i++)
+                    {
+                        int r = r0 + i;
+                        byte* q = qweight + r * _rowBytes;
+                        float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
+                        for (int t = t0; t < t1; t++)
+                        {
+                            sbyte* xt = codes + (long)t * cols;
+                            float* sums = groupSums + (t - t0) * _groups;
+                            float result = _container == 4
+                                ? path == KernelPath.Avx512
+                                    ? Int4GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
+                                    : Int4GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
+                                : path == KernelPath.Avx512
+                                    ? Int8GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, blockScales + (long)t * blocks)
+                                    : Int8GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, blockScales + (long)t * blocks);
+                            if (outlierRowStart != null) result += OutlierCorrection(r, q, rowScales, values + (long)t * cols);
+                            y[(long)t * yStride + r] = result;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Σ (outlier − grid value) · x over the row's outliers, in full precision.</summary>
+    private float OutlierCorrection(int r, byte* q, float* rowScales, float* x)
+    {
+        float sum = 0;
+        for (int j = outlierRowStart[r]; j < outlierRowStart[r + 1]; j++)
+        {
+            int c = outlierCols[j], g = c / groupSize;
+            int code = _container == 4 ? (q[c >> 1] >> ((c & 1) * 4)) & 0xF : q[c];
+            float grid = (code - zeros[(long)r * _groups + g]) * rowScales[g];
+            sum += ((float)outlierValues[j] - grid) * x[c];
+        }
+        return sum;
     }
 
     /// <summary>Checks that the outlier lists index inside the matrix; a tampered pack must not write out of bounds.</summary>

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using ModelBuild.Runtime.Threading;
+
+namespace ModelBuild.Runtime.Benchmarking;
+
+/// <summary>
+/// Prefill and decode speed of a model on this machine, with the memory bandwidth measured in the same run,
+/// so decode can be stated as a share of what the hardware can deliver (decode reads every weight per token).
+/// Token ids are random: speed does not depend on them. As llama-bench's pp512 and tg tests, prefill and
+/// decode are measured separately, decode from an empty context (one token in, then greedy).
+/// </summary>
+public static class DecodeBenchmark
+{
+    public sealed record Result(
+        string Kernels, int Threads, int PromptTokens, int DecodeTokens,
+        double PrefillTokensPerSecond, double DecodeTokensPerSecond,
+        long WeightBytesPerToken, double AchievedGBps, double MemoryBandwidthGBps)
+    {
+        public double BandwidthShare => AchievedGBps / MemoryBandwidthGBps;
+    }
+
+    public static Result Run(CausalLanguageModel model, int threads, int promptTokens = 512, int decodeTokens = 64, int repeats = 3, Action<string>? log = null)
+    {
+        using var pool = new WorkerPool(threads);
+        int context = Math.Min(model.Config.MaxPositionEmbeddings, Math.Max(promptTokens, decodeTokens + 1));
+        promptTokens = Math.Min(promptTokens, context);
+        if (decodeTokens + 1 > context) throw new ArgumentException($"the model's context ({model.Config.MaxPositionEmbeddings}) is too short for {decodeTokens} decode tokens.");
+        var session = model.CreateSession(context, pool);
+        var rng = new Random(0);
+        var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
+        var logits = new float[model.Config.VocabSize];
+        var next = new int[1];
+
+        double bestPrefill = double.MaxValue, bestDecode = double.MaxValue;
+        for (int r = 0; r < repeats; r++)
+        {
+            session.Reset();
+            long start = Stopwatch.GetTimestamp();
+            session.Forward(prompt, logits);
+            bestPrefill = Math.Min(bestPrefill, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            log?.Invoke($"prefill {promptTokens} tokens: {promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds:F1} tok/s");
+
+            session.Reset();
+            next[0] = model.Config.BosTokenId;
+            session.Forward(next, logits);
+            start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < decodeTokens; i++)
+            {
+                next[0] = ArgMax(logits);
+                session.Forward(next, logits);
+            }
+            double decode = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            bestDecode = Math.Min(bestDecode, decode);
+            log?.Invoke($"decode {decodeTokens} tokens: {decodeTokens / decode:F2} tok/s");
+        }
+
+        double bandwidth;
+        using (var memory = new MemoryBandwidth()) bandwidth = memory.Measure(pool);
+        log?.Invoke($"memory read bandwidth ({threads} threads): {bandwidth:F1} GB/s");
+        unsafe
+        {
+            using var mapped = new MemoryBandwidth(model.Pack.DataPointer, model.Pack.Header.DataLength);
+            log?.Invoke($"read bandwidth of the mapped pack ({threads} threads): {mapped.Measure(pool):F1} GB/s");
+        }
+        double decodeRate = decodeTokens / bestDecode;
+        long bytes = model.WeightBytesPerToken;
+        return new Result(model.KernelPath.ToString().ToLowerInvariant(), threads, promptTokens, decodeTokens,
+            promptTokens / bestPrefill, decodeRate, bytes, bytes * decodeRate / 1e9, bandwidth);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,142 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelBuild.Runtime.Kernels;
+
+/// <summary>
+/// The input rows of one matrix multiply ([Tokens, Cols] floats), plus an int8 copy made on first use by a
+/// SIMD kernel: per block of 32 values a scale (max|x| / 127) and the rounded codes. The int4 kernels read the
+/// codes in "nibble order": within each 128-column chunk, the 64 even columns first, then the 64 odd ones,
+/// matching how two 4-bit weights share a byte (low nibble = even column).
+/// </summary>
+public sealed class ActivationBatch
+{
+    public const int BlockSize = 32;
+
+    private bool _quantized;
+
+    public int Cols { get; }
+    public int MaxTokens { get; }
+    public int Tokens { get; private set; }
+    public float[] Values { get; }
+    public AlignedBuffer<sbyte> Codes { get; }
+    public AlignedBuffer<sbyte> NibbleOrderCodes { get; }
+    /// <summary>Per token and 32-block: the code scale.</summary>
+    public AlignedBuffer<float> BlockScales { get; }
+    /// <summary>Per token and 32-block: the sum of the block's dequantized values (for zero-point terms).</summary>
+    public AlignedBuffer<float> BlockSums { get; }
+    /// <summary>Per token, per 128-column chunk, 16 lanes: the block scale of the 8 columns a 32-bit lane covers in nibble order.</summary>
+    public AlignedBuffer<float> NibbleLaneScales { get; }
+
+    public ActivationBatch(int maxTokens, int cols)
+    {
+        MaxTokens = maxTokens;
+        Cols = cols;
+        Values = new float[maxTokens * cols];
+        bool blocked = cols % BlockSize == 0;
+        Codes = new(blocked ? maxTokens * cols : 0);
+        NibbleOrderCodes = new(cols % 128 == 0 ? maxTokens * cols : 0);
+        BlockScales = new(blocked ? maxTokens * cols / BlockSize : 0);
+        BlockSums = new(BlockScales.Length);
+        NibbleLaneScales = new(cols % 128 == 0 ? maxTokens * cols / 8 : 0);
+        Tokens = maxTokens;
+    }
+
+    /// <summary>Starts a new batch of <paramref name="tokens"/> rows; the caller then writes <see cref="Values"/>.</summary>
+    public void Reset(int tokens)
+    {
+        if (tokens < 1 || tokens > MaxTokens) throw new ArgumentOutOfRangeException(nameof(tokens), $"a batch holds 1..{MaxTokens} tokens.");
+        Tokens = tokens;
+        _quantized = false;
+    }
+
+    public Span<float> Row(int token) => Values.AsSpan(token * Cols, Cols);
+
+    /// <summary>Whether int8 kernels can run on this batch (the column count is a multiple of 32).</summary>
+    public bool CanQuantize => Codes.Length > 0;
+
+    /// <summary>Makes the int8 copy if the values changed since the last call. Not thread-safe: call before going parallel.</summary>
+    public void EnsureQuantized()
+    {
+        if (_quantized) return;
+        if (!CanQuantize) throw new InvalidOperationException($"{Cols} columns are not a multiple of {BlockSize}; int8 activations need whole blocks.");
+        int blocks = Cols / BlockSize;
+        for (int t = 0; t < Tokens; t++)
+            for (int b = 0; b < blocks; b++)
+                QuantizeBlock(Values.AsSpan(t * Cols + b * BlockSize, BlockSize), Codes.Span.Slice(t * Cols + b * BlockSize, BlockSize),
+                    out BlockScales[t * blocks + b], out BlockSums[t * blocks + b]);
+        if (NibbleOrderCodes.Length > 0) FillNibbleOrder(blocks);
+        _quantized = true;
+    }
+
+    private void FillNibbleOrder(int blocks)
+    {
+        for (int t = 0; t < Tokens; t++)
+        {
+            int row = t * Cols;
+            for (int chunk = 0; chunk < Cols; chunk += 128)
+            {
+                for (int k = 0; k < 64; k++)
+                {
+                    NibbleOrderCodes[row + chunk + k] = Codes[row + chunk + 2 * k];
+                    NibbleOrderCodes[row + chunk + 64 + k] = Codes[row + chunk + 2 * k + 1];
+                }
+                // Lane j of a 128-column chunk covers columns 8j .. 8j+7, all inside block (8j)/32.
+                for (int lane = 0; lane < 16; lane++)
+                    NibbleLaneScales[t * (Cols / 8) + chunk / 8 + lane] = BlockScales[t * blocks + (chunk + 8 * lane) / BlockSize];
+            }
+        }
+    }
+
+    /// <summary>For tests and tools: the int8 copy when the column count allows one.</summary>
+    public void EnsureQuantizedIfPossible()
+    {
+        if (CanQuantize) EnsureQuantized();
+    }
+
+    /// <summary>Symmetric int8: scale = max|x| / 127, code = round-half-even(x / scale); also Σ code · scale.</summary>
+    public static void QuantizeBlock(ReadOnlySpan<float> x, Span<sbyte> codes, out float scale, out float sum)
+    {
+        if (Avx2.IsSupported && x.Length == BlockSize)
+        {
+            QuantizeBlockAvx2(x, codes, out scale, out sum);
+            return;
+        }
+        float max = 0;
+        foreach (float v in x) max = MathF.Max(max, MathF.Abs(v));
+        scale = max / 127f;
+        float inverse = max > 0 ? 127f / max : 0f;
+        int total = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            int q = (int)MathF.Round(x[i] * inverse);
+            codes[i] = (sbyte)q;
+            total += q;
+        }
+        sum = total * scale;
+    }
+
+    /// <summary>The same arithmetic on four 8-float vectors (cvtps2dq rounds half to even, as MathF.Round does).</summary>
+    private static unsafe void QuantizeBlockAvx2(ReadOnlySpan<float> x, Span<sbyte> codes, out float scale, out float sum)
+    {
+        fixed (float* p = x)
+        fixed (sbyte* c = codes)
+        {
+            var v0 = Vector256.Load(p); var v1 = Vector256.Load(p + 8); var v2 = Vector256.Load(p + 16); var v3 = Vector256.Load(p + 24);
+            var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+            var max4 = Vector128.Max(max.GetLower(), max.GetUpper());
+            max4 = Vector128.Max(max4, Vector128.Shuffle(max4, Vector128.Create(2, 3, 0, 1)));
+            float m = Vector128.Max(max4, Vector128.Shuffle(max4, Vector128.Create(1, 0, 3, 2))).ToScalar();
+            scale = m / 127f;
+            var inverse = Vector256.Create(m > 0 ? 127f / m : 0f);
+            var q0 = Avx.ConvertToVector256Int32(v0 * inverse); var q1 = Avx.ConvertToVector256Int32(v1 * inverse);
+            var q2 = Avx.ConvertToVector256Int32(v2 * inverse); var q3 = Avx.ConvertToVector256Int32(v3 * inverse);
+            sum = Vector256.Sum(q0 + q1 + q2 + q3) * scale;
+            // Narrow 32 → 16 → 8 bits; the packs interleave 128-bit lanes, which the permute undoes.
+            var words01 = Avx2.PackSignedSaturate(q0, q1);
+            var words23 = Avx2.PackSignedSaturate(q2, q3);
+            var bytes = Avx2.PackSignedSaturate(words01, words23);
+            Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().Store(c);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelBuild.Runtime.Kernels;
+
+/// <summary>
+/// One row of 8-bit codes (0..255) against one token's int8 activations in natural order, per 32-column block,
+/// for groups that are whole blocks. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i − zero_g · Σ_{i∈g} x_i). Codes and activations widen to 16 bits (vpmaddwd), since 255 · 127 · 2 would saturate
+/// the 8-bit multiply-add.
+/// </summary>
+public static unsafe class Int8GroupDot
+{
+    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* blockScales)
+    {
+        var acc = Vector512<float>.Zero;
+        float zeroTerm = 0;
+        int blocks = cols / 32, perGroup = groupSize / 32;
+        for (int b = 0, g = 0; b < blocks; g++)
+        {
+            var groupAcc = Vector512<float>.Zero;
+            for (int end = b + perGroup; b < end; b++)
+            {
+                var w = Avx512BW.ConvertToVector512Int16(Vector256.Load(q + b * 32));
+                var a = Avx512BW.ConvertToVector512Int16(Vector256.Load(x + b * 32));
+                var lanes = Avx512BW.MultiplyAddAdjacent(w, a);
+                groupAcc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(lanes), Vector512.Create(blockScales[b]), groupAcc);
+            }
+            acc = Avx512F.FusedMultiplyAdd(groupAcc, Vector512.Create(scales[g]), acc);
+            zeroTerm += scaleZeros[g] * groupSums[g];
+        }
+        return Vector512.Sum(acc) - zeroTerm;
+    }
+
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* blockScales)
+    {
+        var acc = Vector256<float>.Zero;
+        float zeroTerm = 0;
+        int blocks = cols / 32, perGroup = groupSize / 32;
+        for (int b = 0, g = 0; b < blocks; g++)
+        {
+            var groupAcc = Vector256<float>.Zero;
+            for (int end = b + perGroup; b < end; b++)
+            {
+                var lanes = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                                System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(q + b * 32)),
+                                System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(x + b * 32)))
+                          + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                                System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(q + b * 32 + 16)),
+                                System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(x + b * 32 + 16)));
+                groupAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Create(blockScales[b]), groupAcc);
+            }
+            acc = Fma.MultiplyAdd(groupAcc, Vector256.Create(scales[g]), acc);
+            zeroTerm += scaleZeros[g] * groupSums[g];
+        }
+        return Vector256.Sum(acc) - zeroTerm;
+    }
+}

@@ -1,0 +1,41 @@
+using System.Numerics.Tensors;
+using ModelBuild.Runtime.Kernels;
+
+namespace ModelBuild.Runtime.Weights;
+
+/// <summary>
+/// The reference product: dequantize a row to float32, then dot it with each token in full precision. The
+/// scalar path uses it everywhere; SIMD paths fall back to it (vectorized dot) for shapes their kernels don't tile.
+/// </summary>
+internal static unsafe class RowByRow
+{
+    [ThreadStatic] private static float[]? _row;
+
+    public static Span<float> Buffer(int length)
+    {
+        if (_row is null || _row.Length < length) _row = new float[Math.Max(length, 4096)];
+        return _row.AsSpan(0, length);
+    }
+
+    public static void Multiply(IWeightMatrix w, ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
+    {
+        int cols = w.Cols;
+        var row = Buffer(cols);
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            w.DequantizeRow(r, row);
+            for (int t = 0; t < x.Tokens; t++)
+            {
+                var input = x.Values.AsSpan(t * cols, cols);
+                y[(long)t * yStride + r] = path == KernelPath.Scalar ? ScalarDot(row, input) : TensorPrimitives.Dot(row, input);
+            }
+        }
+    }
+
+    public static float ScalarDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        float sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using ModelBuild.Tests;
+
+namespace ModelBuild.Cli.Tests;
+
+/// <summary>synth writes a loadable checkpoint of a preset's shape; bench measures it against memory bandwidth.</summary>
+public class SynthBenchTests
+{
+    [Fact]
+    public void Synth_then_compress_then_bench_reports_speed_and_bandwidth_share()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string model = dir.File("tiny");
+        var synth = ProcessRunner.Cli("synth", "--preset", "tiny", "-o", model);
+        Assert.Equal(0, synth.ExitCode);
+        Assert.Contains("random weights", synth.StdOut);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal(256, config["hidden_size"]!.GetValue<int>());
+        Assert.True(File.Exists(Path.Combine(model, "model.safetensors.index.json")));
+        Assert.Empty(Directory.GetDirectories(dir.Path, "tiny.partial-*"));
+
+        // Writing over a non-empty directory is refused rather than mixing two checkpoints.
+        var again = ProcessRunner.Cli("synth", "--preset", "tiny", "-o", model);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("not empty", again.StdErr);
+
+        File.WriteAllText(dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        Assert.Equal(0, ProcessRunner.Cli("compress", model, "--spec", dir.File("q4.yaml"), "-o", dir.File("tiny.mbpack")).ExitCode);
+        var bench = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--json", "--threads", "2", "--prompt-tokens", "64", "--decode-tokens", "16", "--repeats", "1");
+        Assert.Equal(0, bench.ExitCode);
+        var r = JsonNode.Parse(bench.StdOut)!;
+        Assert.True(r["decode_tokens_per_second"]!.GetValue<double>() > 0);
+        Assert.True(r["prefill_tokens_per_second"]!.GetValue<double>() > 0);
+        Assert.Equal(64, r["prompt_tokens"]!.GetValue<int>());
+        // Bytes per token: 2 layers of int4 g128 projections plus an f16 head and one embedding row.
+        long h = 256, kv = 128, f = 768, vocab = 512;
+        long projections = 2 * (2 * h * h + 2 * h * kv + 3 * h * f);
+        long expected = projections / 2 + projections / 128 * 3 + vocab * h * 2 + h * 2;
+        Assert.Equal(expected, r["weight_bytes_per_token"]!.GetValue<long>());
+        double share = r["bandwidth_share"]!.GetValue<double>();
+        Assert.Equal(r["achieved_gb_per_second"]!.GetValue<double>() / r["memory_bandwidth_gb_per_second"]!.GetValue<double>(), share, 2);
+    }
+}

@@ -1,0 +1,44 @@
+using ModelBuild.Compression.Ingestion;
+using ModelBuild.Compression.Pipeline;
+using ModelBuild.Compression.Spec;
+using ModelBuild.Runtime;
+using ModelBuild.Runtime.Threading;
+using ModelBuild.Tests;
+
+namespace ModelBuild.Compression.Tests;
+
+/// <summary>Runs alone: it counts the process's allocations, which other tests running beside it would add to.</summary>
+[CollectionDefinition(nameof(AllocationCounting), DisableParallelization = true)]
+public sealed class AllocationCounting;
+
+[Collection(nameof(AllocationCounting))]
+public class DecodeAllocationTests
+{
+    [Fact]
+    public void Decoding_a_token_allocates_nothing_on_any_thread()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        var spec = SpecParser.Parse("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", dir.File("q4.yaml"));
+        new Compressor().Compress(cp, spec, dir.File("q4.mbpack"));
+        using var model = CausalLanguageModel.Load(dir.File("q4.mbpack"));
+        using var pool = new WorkerPool(2);
+        var session = model.CreateSession(64, pool);
+        var logits = new float[model.Config.VocabSize];
+        var token = new int[] { model.Config.BosTokenId };
+        for (int i = 0; i < 4; i++) session.Forward(token, logits); // warm-up: per-thread scratch buffers, JIT
+
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        long process = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 32; i++)
+        {
+            token[0] = (i * 37) % model.Config.VocabSize;
+            session.Forward(token, logits);
+        }
+        long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread;
+        long processBytes = GC.GetTotalAllocatedBytes(precise: true) - process;
+        Assert.Equal(0, threadBytes);
+        // The pool's worker and the test host may allocate a little in the background; per token it must be nothing.
+        Assert.True(processBytes < 4096, $"{processBytes} bytes allocated across 32 decoded tokens");
+    }
+}

@@ -1,0 +1,276 @@
+using System.Runtime.InteropServices;
+using ModelBuild.Runtime.Kernels;
+using ModelBuild.Runtime.Weights;
+
+namespace ModelBuild.Runtime.Tests;
+
+/// <summary>
+/// Every CPU kernel path against a double-precision product of the dequantized weights. The scalar path
+/// keeps float activations (tight tolerance); the SIMD paths round activations to int8 per 32-block, so
+/// their error is bounded by Σ|w_i| · scale_b(i) / 2, which the test computes per output.
+/// </summary>
+public unsafe class KernelAgreementTests
+{
+    public static TheoryData<int, int, int, int, int, bool> Shapes => new()
+    {
+        // bits, rows, cols, group, tokens, outliers
+        { 4, 37, 256, 128, 1, false },
+        { 4, 129, 384, 128, 3, true },
+        { 4, 16, 640, 640, 2, false },   // one group per row
+        { 4, 5, 512, 256, 70, false },   // more tokens than a tile
+        { 3, 33, 256, 128, 2, false },   // 3-bit codes in 4-bit slots
+        { 2, 17, 128, 128, 1, false },
+        { 8, 41, 256, 128, 2, true },
+        { 8, 9, 96, 32, 3, false },
+        { 8, 7, 192, 64, 1, false },
+        { 4, 11, 96, 32, 2, false },     // no int4 kernel for 32-column groups: reference fallback
+        { 4, 3, 200, 8, 1, false },      // columns not a multiple of 32: float activations
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Group_quantized_paths_match_the_dequantized_product(int bits, int rows, int cols, int group, int tokens, bool outliers)
+    {
+        using var m = RandomQuantized.Create(bits, rows, cols, group, outliers, seed: rows * 31 + cols);
+        var x = RandomValues(tokens * cols, seed: cols);
+        var dense = m.Dequantized();
+        var batch = Batch(x, tokens, cols);
+        var exact = Exact(dense, x, rows, cols, tokens);
+
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var y = Run(m.Matrix, batch, path);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                {
+                    double magnitude = 0, roundingBound = 0;
+                    for (int c = 0; c < cols; c++)
+                    {
+                        double w = Math.Abs(dense[r * cols + c]);
+                        magnitude += w * Math.Abs(x[t * cols + c]);
+                        if (batch.CanQuantize && path != KernelPath.Scalar && m.Matrix.UsesInt8Activations(path, batch))
+                            roundingBound += w * batch.BlockScales[t * (cols / 32) + c / 32] / 2;
+                    }
+                    double allowed = roundingBound * 1.0001 + 1e-5 * magnitude + 1e-6;
+                    double error = Math.Abs(y[t * rows + r] - exact[t * rows + r]);
+                    Assert.True(error <= allowed, $"{path} t={t} r={r}: |{y[t * rows + r]} - {exact[t * rows + r]}| = {error} > {allowed}");
+                }
+        }
+    }
+
+    [Fact]
+    public void Avx2_and_Avx512_do_the_same_integer_arithmetic()
+    {
+        if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;
+        using var m = RandomQuantized.Create(4, 64, 1024, 128, false, seed: 5);
+        var batch = Batch(RandomValues(4 * 1024, 6), 4, 1024);
+        var a = Run(m.Matrix, batch, KernelPath.Avx2);
+        var b = Run(m.Matrix, batch, KernelPath.Avx512);
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4f * (1 + Math.Abs(a[i])), $"{i}: {a[i]} vs {b[i]}");
+    }
+
+    [Fact]
+    public void The_simd_error_is_the_activation_rounding_and_nothing_more()
+    {
+        // With activations already on each block's int8 grid, the SIMD paths see exact inputs and must agree
+        // with the exact product to float precision: a kernel that mixed up columns could not.
+        using var m = RandomQuantized.Create(4, 23, 512, 128, false, seed: 9);
+        int cols = 512;
+        var x = RandomValues(cols, 10);
+        for (int b = 0; b < cols / 32; b++)
+        {
+            float max = 0;
+            for (int c = b * 32; c < b * 32 + 32; c++) max = Math.Max(max, Math.Abs(x[c]));
+            for (int c = b * 32; c < b * 32 + 32; c++) x[c] = MathF.Round(x[c] / (max / 127)) * (max / 127);
+        }
+        var exact = Exact(m.Dequantized(), x, 23, cols, 1);
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var y = Run(m.Matrix, Batch(x, 1, cols), path);
+            for (int r = 0; r < 23; r++) Assert.True(Math.Abs(y[r] - exact[r]) < 1e-4 * (1 + Math.Abs(exact[r])), $"{path} row {r}: {y[r]} vs {exact[r]}");
+        }
+    }
+
+    [Fact]
+    public void Int8_activation_blocks_round_half_to_even_within_half_a_step()
+    {
+        var rng = new Random(11);
+        var codes = new sbyte[32];
+        for (int trial = 0; trial < 500; trial++)
+        {
+            var x = RandomValues(32, trial);
+            if (trial % 50 == 0) Array.Clear(x); // all-zero block: scale 0, codes 0
+            if (trial % 7 == 0) x[rng.Next(32)] = 127.5f; // exact halves after scaling
+            ActivationBatch.QuantizeBlock(x, codes, out float scale, out float sum);
+            float max = x.Max(Math.Abs);
+            Assert.Equal(max / 127f, scale);
+            int total = 0;
+            for (int i = 0; i < 32; i++)
+            {
+                int expected = max > 0 ? (int)MathF.Round(x[i] * (127f / max), MidpointRounding.ToEven) : 0;
+                Assert.Equal(expected, codes[i]);
+                total += codes[i];
+            }
+            Assert.Equal(total * scale, sum);
+        }
+    }
+
+    [Fact]
+    public void F16_register_conversion_is_exact_for_every_half_value()
+    {
+        // All 65536 bit patterns: normals, subnormals, zeros, infinities and NaNs.
+        for (int start = 0; start < 65536; start += 16)
+        {
+            var bits = Enumerable.Range(start, 16).Select(i => (ushort)i).ToArray();
+            var expected = bits.Select(b => (float)BitConverter.UInt16BitsToHalf(b)).ToArray();
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            {
+                var v = HalfDot.ToSingle(System.Runtime.Intrinsics.Vector256.Create(bits));
+                for (int i = 0; i < 16; i++) AssertSameFloat(expected[i], v[i], bits[i]);
+            }
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                for (int half = 0; half < 2; half++)
+                {
+                    var v = HalfDot.ToSingle(System.Runtime.Intrinsics.Vector128.Create(bits.AsSpan(half * 8, 8)));
+                    for (int i = 0; i < 8; i++) AssertSameFloat(expected[half * 8 + i], v[i], bits[half * 8 + i]);
+                }
+        }
+    }
+
+    private static void AssertSameFloat(float expected, float actual, ushort bits)
+    {
+        if (float.IsNaN(expected)) Assert.True(float.IsNaN(actual), $"0x{bits:X4}: {actual} should be NaN");
+        else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual), $"0x{bits:X4}: {actual} vs {expected}");
+    }
+
+    [Fact]
+    public void F16_rows_agree_across_paths()
+    {
+        int rows = 19, cols = 200, tokens = 3;
+        var w = RandomValues(rows * cols, 3).Select(v => (Half)v).ToArray();
+        var x = RandomValues(tokens * cols, 4);
+        var exact = Exact(w.Select(h => (float)h).ToArray(), x, rows, cols, tokens);
+        fixed (Half* wp = w)
+        {
+            var m = new DenseMatrix((byte*)wp, rows, cols, half: true);
+            foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+            {
+                var y = Run(m, Batch(x, tokens, cols), path);
+                for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - exact[i]) < 1e-4, $"{path} {i}: {y[i]} vs {exact[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Asking_for_a_path_the_cpu_lacks_is_an_error_not_a_fallback()
+    {
+        Assert.Equal(KernelPaths.Best, KernelPaths.Resolve(KernelPath.Auto));
+        foreach (var path in Enum.GetValues<KernelPath>().Where(p => !KernelPaths.IsSupported(p)))
+            Assert.Throws<PlatformNotSupportedException>(() => KernelPaths.Resolve(path));
+    }
+
+    private static float[] Run(IWeightMatrix m, ActivationBatch batch, KernelPath path)
+    {
+        var y = new float[batch.Tokens * m.Rows];
+        using var pool = new Threading.WorkerPool(2);
+        new MatMul(pool, path).Multiply(m, batch, y);
+        return y;
+    }
+
+    private static ActivationBatch Batch(float[] x, int tokens, int cols)
+    {
+        var batch = new ActivationBatch(tokens, cols);
+        batch.Reset(tokens);
+        x.CopyTo(batch.Values, 0);
+        batch.EnsureQuantizedIfPossible();
+        return batch;
+    }
+
+    private static double[] Exact(float[] w, float[] x, int rows, int cols, int tokens)
+    {
+        var y = new double[tokens * rows];
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+            {
+                double s = 0;
+                for (int c = 0; c < cols; c++) s += (double)w[r * cols + c] * x[t * cols + c];
+                y[t * rows + r] = s;
+            }
+        return y;
+    }
+
+    internal static float[] RandomValues(int n, int seed)
+    {
+        var rng = new Random(seed);
+        // Heavy-ish tails, like real activations: a few large values per block.
+        return Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * (rng.Next(16) == 0 ? 8 : 1))).ToArray();
+    }
+}
+
+/// <summary>A random group-quantized matrix in unmanaged memory, laid out as a pack stores it.</summary>
+internal sealed unsafe class RandomQuantized : IDisposable
+{
+    private readonly List<nint> _blocks = [];
+    public required GroupQuantizedMatrix Matrix { get; init; }
+    public required int Rows, Cols;
+
+    public float[] Dequantized()
+    {
+        var w = new float[Rows * Cols];
+        for (int r = 0; r < Rows; r++) Matrix.DequantizeRow(r, w.AsSpan(r * Cols, Cols));
+        return w;
+    }
+
+    public static RandomQuantized Create(int bits, int rows, int cols, int group, bool outliers, int seed)
+    {
+        var rng = new Random(seed);
+        int groups = cols / group;
+        var blocks = new List<nint>();
+        T* Alloc<T>(int count) where T : unmanaged
+        {
+            var p = (T*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, count) * sizeof(T)), 64);
+            blocks.Add((nint)p);
+            return p;
+        }
+        int rowBytes = (int)Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
+        var q = Alloc<byte>(rows * rowBytes);
+        for (int i = 0; i < rows * rowBytes; i++)
+            q[i] = bits == 8 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
+        var scales = Alloc<Half>(rows * groups);
+        var zeros = Alloc<byte>(rows * groups);
+        for (int i = 0; i < rows * groups; i++)
+        {
+            scales[i] = (Half)(0.001 + rng.NextDouble() * 0.05);
+            zeros[i] = (byte)rng.Next(1 << bits);
+        }
+        int* rowStart = null, outlierCols = null;
+        Half* values = null;
+        if (outliers)
+        {
+            rowStart = Alloc<int>(rows + 1);
+            var cols_ = new List<int>();
+            for (int r = 0; r < rows; r++)
+            {
+                rowStart[r] = cols_.Count;
+                foreach (int c in Enumerable.Range(0, cols).Where(_ => rng.Next(50) == 0)) cols_.Add(c);
+            }
+            rowStart[rows] = cols_.Count;
+            outlierCols = Alloc<int>(cols_.Count);
+            values = Alloc<Half>(cols_.Count);
+            for (int j = 0; j < cols_.Count; j++)
+            {
+                outlierCols[j] = cols_[j];
+                values[j] = (Half)(rng.NextDouble() * 4 - 2);
+            }
+        }
+        var m = new GroupQuantizedMatrix(q, scales, zeros, rows, cols, bits, group, rowStart, outlierCols, values);
+        var result = new RandomQuantized { Matrix = m, Rows = rows, Cols = cols };
+        result._blocks.AddRange(blocks);
+        return result;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _blocks) NativeMemory.AlignedFree((void*)p);
+    }
+}
