@@ -103,7 +103,10 @@ public sealed unsafe class PackReader : IDisposable
     {
         var problems = new List<string>();
         var hash = new XxHash3();
-        hash.Append(new ReadOnlySpan<byte>(_base + Header.DataOffset, checked((int)Header.DataLength)));
+        // Spans stop at 2 GB; packs of 1B-parameter models in f16 are larger, so hash in pieces (same digest).
+        const int piece = 1 << 30;
+        for (long offset = 0; offset < Header.DataLength; offset += piece)
+            hash.Append(new ReadOnlySpan<byte>(_base + Header.DataOffset + offset, (int)Math.Min(piece, Header.DataLength - offset)));
         hash.Append(new ReadOnlySpan<byte>(_base + Header.ManifestOffset, (int)Header.ManifestLength));
         foreach (var t in Manifest.Tensors)
             foreach (var (name, blob) in t.Parts)
