@@ -40,12 +40,14 @@ public sealed class CommandLine
     public float Float(string name, float fallback) =>
         Get(name) is { } s ? float.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out float v) ? v : throw Usage($"{name} must be a number (got '{s}').") : fallback;
 
-    /// <summary>--kernels auto|scalar|avx2|avx512: the CPU kernel path; an unsupported one is an error.</summary>
+    /// <summary>--kernels auto|scalar|avx2|avx512|ilgpu|cuda: where products run; an unsupported choice is an error.</summary>
     public Runtime.Kernels.KernelPath Kernels()
     {
         string value = Get("--kernels") ?? "auto";
         if (!Enum.TryParse<Runtime.Kernels.KernelPath>(value, ignoreCase: true, out var path) || !Enum.IsDefined(path))
-            throw Usage($"--kernels must be one of auto, scalar, avx2, avx512 (got '{value}').");
+            throw Usage($"--kernels must be one of auto, scalar, avx2, avx512, ilgpu, cuda (got '{value}').");
+        if (path == Runtime.Kernels.KernelPath.Cuda && !Runtime.Kernels.KernelPaths.IsSupported(path))
+            throw Usage("no CUDA GPU is available here; omit --kernels to use the best CPU kernels.");
         if (!Runtime.Kernels.KernelPaths.IsSupported(path))
             throw Usage($"this CPU cannot run the {value} kernels; the best it runs is {Runtime.Kernels.KernelPaths.Best.ToString().ToLowerInvariant()}.");
         return path;

@@ -13,6 +13,7 @@ public sealed class CausalLanguageModel : IDisposable
 {
     private readonly PackReader _pack;
     private readonly LlamaWeights _weights;
+    private readonly Gpu.IlgpuDevice? _device;
     private readonly object _gate = new();
 
     public LlamaConfig Config { get; }
@@ -31,6 +32,11 @@ public sealed class CausalLanguageModel : IDisposable
         Config = LlamaConfig.Parse(pack.Manifest.ConfigJson, pack.Path + " (manifest config)");
         Tokenizer = ModelTokenizer.FromJson(pack.Manifest.TokenizerJson, Config.BosTokenId, Config.EosTokenId);
         _weights = new LlamaWeights(pack, Config);
+        if (KernelPaths.IsDevice(KernelPath))
+        {
+            _device = Gpu.IlgpuDevice.Create(requireCuda: KernelPath == KernelPath.Cuda);
+            _weights = _weights.MapMatrices(m => new Gpu.IlgpuMatrix(m, _device));
+        }
     }
 
     /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
@@ -107,5 +113,13 @@ public sealed class CausalLanguageModel : IDisposable
         return best;
     }
 
-    public void Dispose() => _pack.Dispose();
+    public void Dispose()
+    {
+        if (_device is not null)
+        {
+            foreach (var m in _weights.Matrices.OfType<IDisposable>()) m.Dispose();
+            _device.Dispose();
+        }
+        _pack.Dispose();
+    }
 }

@@ -85,7 +85,7 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     [Fact]
     public void Every_kernel_path_gives_the_same_greedy_text()
     {
-        var texts = new[] { "scalar", "avx2", "avx512" }
+        var texts = new[] { "scalar", "avx2", "avx512", "ilgpu" }
             .Where(k => k != "avx512" || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
             .Where(k => k != "avx2" || System.Runtime.Intrinsics.X86.Avx2.IsSupported)
             .Select(k => ProcessRunner.Cli("generate", _pack.Path, "--prompt", "A fool and his money", "--max-tokens", "24", "--temperature", "0", "--kernels", k))
@@ -110,6 +110,7 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     [InlineData("MB1401", "frobnicate")]
     [InlineData("MB1401", "eval", "x", "--bogus", "1")]
     [InlineData("MB1401", "bench", "x", "--kernels", "neon")]
+    [InlineData("MB1401", "generate", "x", "--prompt", "p", "--kernels", "cuda")] // no GPU here
     [InlineData("MB1401", "synth", "--preset", "gpt-5", "-o", "x")]
     public void Bad_invocations_exit_1_with_a_code(string code, params string[] args)
     {

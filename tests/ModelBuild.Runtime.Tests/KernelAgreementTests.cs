@@ -58,6 +58,31 @@ public unsafe class KernelAgreementTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 37, 256, 128, 2, true)]
+    [InlineData(3, 9, 384, 128, 1, false)]
+    [InlineData(8, 11, 96, 32, 3, true)]
+    public void Ilgpu_kernels_on_the_cpu_accelerator_match_the_dequantized_product(int bits, int rows, int cols, int group, int tokens, bool outliers)
+    {
+        using var m = RandomQuantized.Create(bits, rows, cols, group, outliers, seed: rows + bits);
+        var x = RandomValues(tokens * cols, seed: 3);
+        var exact = Exact(m.Dequantized(), x, rows, cols, tokens);
+        using var device = Gpu.IlgpuDevice.Create(requireCuda: false);
+        using var onDevice = new Gpu.IlgpuMatrix(m.Matrix, device);
+        var y = Run(onDevice, Batch(x, tokens, cols), KernelPath.Ilgpu);
+        for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - exact[i]) < 1e-4 * (1 + Math.Abs(exact[i])), $"{i}: {y[i]} vs {exact[i]}");
+
+        // Dense rows (f16 packs) through the device as well.
+        var half = RandomValues(rows * cols, 8).Select(v => (Half)v).ToArray();
+        var denseExact = Exact(half.Select(h => (float)h).ToArray(), x, rows, cols, tokens);
+        fixed (Half* hp = half)
+        {
+            using var dense = new Gpu.IlgpuMatrix(new DenseMatrix((byte*)hp, rows, cols, half: true), device);
+            var yd = Run(dense, Batch(x, tokens, cols), KernelPath.Ilgpu);
+            for (int i = 0; i < yd.Length; i++) Assert.True(Math.Abs(yd[i] - denseExact[i]) < 1e-4 * (1 + Math.Abs(denseExact[i])), $"dense {i}: {yd[i]} vs {denseExact[i]}");
+        }
+    }
+
     [Fact]
     public void Avx2_and_Avx512_do_the_same_integer_arithmetic()
     {

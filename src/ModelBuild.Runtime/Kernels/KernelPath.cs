@@ -3,9 +3,11 @@ using System.Runtime.Intrinsics.X86;
 namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
-/// Which instruction set the CPU kernels use. <see cref="Scalar"/> is the plain reference (full-precision
+/// Where the matrix products run. <see cref="Scalar"/> is the plain CPU reference (full-precision
 /// activations); the SIMD paths quantize activations to int8 per 32-value block, as llama.cpp does, so that
-/// packed integer weights multiply as integers.
+/// packed integer weights multiply as integers. <see cref="Ilgpu"/> runs ILGPU kernels on a CUDA GPU when
+/// present, else on ILGPU's CPU accelerator (an emulator: for checking the kernels, not for speed);
+/// <see cref="Cuda"/> insists on a GPU. Auto picks CUDA when a GPU is present, else the best CPU path.
 /// </summary>
 public enum KernelPath
 {
@@ -13,6 +15,8 @@ public enum KernelPath
     Scalar,
     Avx2,
     Avx512,
+    Ilgpu,
+    Cuda,
 }
 
 public static class KernelPaths
@@ -22,8 +26,12 @@ public static class KernelPaths
         KernelPath.Auto or KernelPath.Scalar => true,
         KernelPath.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         KernelPath.Avx512 => Avx512BW.IsSupported && Avx512F.IsSupported,
+        KernelPath.Ilgpu => true,
+        KernelPath.Cuda => Gpu.IlgpuDevice.CudaAvailable,
         _ => false,
     };
+
+    public static bool IsDevice(KernelPath path) => path is KernelPath.Ilgpu or KernelPath.Cuda;
 
     /// <summary>The fastest path this CPU runs.</summary>
     public static KernelPath Best => IsSupported(KernelPath.Avx512) ? KernelPath.Avx512 : IsSupported(KernelPath.Avx2) ? KernelPath.Avx2 : KernelPath.Scalar;
@@ -31,7 +39,7 @@ public static class KernelPaths
     /// <summary>Resolves Auto and checks the CPU; asking for an unsupported path is an error, not a silent fallback.</summary>
     public static KernelPath Resolve(KernelPath path)
     {
-        if (path == KernelPath.Auto) return Best;
+        if (path == KernelPath.Auto) return Gpu.IlgpuDevice.CudaAvailable ? KernelPath.Cuda : Best;
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"this CPU does not support the {path} kernels; use Auto or {Best}.");
         return path;
     }

@@ -55,7 +55,8 @@ public sealed unsafe class MatMul(WorkerPool pool, KernelPath path) : IParallelW
             {
                 // One contiguous range per thread: decode streams weights, and a single long run per thread
                 // keeps the hardware prefetchers trained (measured faster than finer chunks here).
-                pool.Run(this, rows, minChunk: 16, chunksPerThread: 1);
+                if (KernelPaths.IsDevice(Path)) ((IParallelWork)this).Execute(0, rows); // the device parallelizes; one host thread drives it
+                else pool.Run(this, rows, minChunk: 16, chunksPerThread: 1);
             }
             finally
             {

@@ -20,6 +20,19 @@ public sealed class LlamaWeights
     public long BytesPerToken =>
         Layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(m => m.PackedBytes)) + LmHead.PackedBytes + Embedding.PackedBytes / Embedding.Rows;
 
+    private LlamaWeights(IWeightMatrix embedding, Layer[] layers, float[] finalNorm, IWeightMatrix lmHead) =>
+        (Embedding, Layers, FinalNorm, LmHead) = (embedding, layers, finalNorm, lmHead);
+
+    /// <summary>The same weights with every projection and the head replaced by <paramref name="map"/> (e.g. device copies); the embedding stays.</summary>
+    public LlamaWeights MapMatrices(Func<IWeightMatrix, IWeightMatrix> map) => new(
+        Embedding,
+        Layers.Select(l => l with { Q = map(l.Q), K = map(l.K), V = map(l.V), O = map(l.O), Gate = map(l.Gate), Up = map(l.Up), Down = map(l.Down) }).ToArray(),
+        FinalNorm,
+        map(LmHead));
+
+    /// <summary>Every matrix a token passes through.</summary>
+    public IEnumerable<IWeightMatrix> Matrices => Layers.SelectMany(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }).Append(LmHead);
+
     public LlamaWeights(PackReader pack, LlamaConfig c)
     {
         int q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim;

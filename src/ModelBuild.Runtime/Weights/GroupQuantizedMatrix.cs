@@ -132,6 +132,22 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         return sum;
     }
 
+    /// <summary>Managed copies for a device upload: packed codes, f32 scales and zero points, outliers (CSR; one-element placeholders when none).</summary>
+    public (byte[] Codes, float[] Scales, float[] Zeros, int[] OutlierRowStart, int[] OutlierCols, float[] OutlierValues) HostCopies()
+    {
+        long groupCount = (long)rows * _groups;
+        var codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
+        var scaleCopy = new float[groupCount];
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales, (int)groupCount), scaleCopy);
+        var zeroCopy = new float[groupCount];
+        for (long i = 0; i < groupCount; i++) zeroCopy[i] = zeros[i];
+        if (outlierRowStart == null) return (codes, scaleCopy, zeroCopy, [0], [0], [0f]);
+        int count = outlierRowStart[rows];
+        var values = new float[count];
+        for (int j = 0; j < count; j++) values[j] = (float)outlierValues[j];
+        return (codes, scaleCopy, zeroCopy, new ReadOnlySpan<int>(outlierRowStart, rows + 1).ToArray(), new ReadOnlySpan<int>(outlierCols, count).ToArray(), values);
+    }
+
     /// <summary>Checks that the outlier lists index inside the matrix; a tampered pack must not write out of bounds.</summary>
     public static void ValidateOutliers(int* rowStart, int* columns, int rows, int cols, int count, string tensor, string path)
     {

@@ -1,0 +1,93 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ModelBuild.Runtime.Kernels;
+using ModelBuild.Runtime.Weights;
+
+namespace ModelBuild.Runtime.Gpu;
+
+/// <summary>
+/// A pack matrix copied to an ILGPU device once (codes stay packed; scales and zero points as f32), multiplied
+/// there. Activations go up and results come back per call: the rest of the forward stays on the CPU.
+/// Not thread-safe: the forward calls it from one thread.
+/// </summary>
+public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
+{
+    private readonly IWeightMatrix _source;
+    private readonly IlgpuDevice _device;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense>? _codes;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _values; // scales (group-quantized) or weights (dense)
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _zeros;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _outlierRowStart, _outlierCols;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _outlierValues;
+    private readonly int _groupSize, _containerBits;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _x, _y;
+
+    public int Rows => _source.Rows;
+    public int Cols => _source.Cols;
+    public long PackedBytes => _source.PackedBytes;
+
+    public IlgpuMatrix(IWeightMatrix source, IlgpuDevice device)
+    {
+        _source = source;
+        _device = device;
+        var acc = device.Accelerator;
+        if (source is GroupQuantizedMatrix gq)
+        {
+            var (codes, scales, zeros, rowStart, cols, values) = gq.HostCopies();
+            _codes = acc.Allocate1D(codes);
+            _values = acc.Allocate1D(scales);
+            _zeros = acc.Allocate1D(zeros);
+            _outlierRowStart = acc.Allocate1D(rowStart);
+            _outlierCols = acc.Allocate1D(cols);
+            _outlierValues = acc.Allocate1D(values);
+            _groupSize = gq.GroupSize;
+            _containerBits = Format.Pack.TensorLayout.ContainerBits(gq.Bits);
+        }
+        else
+        {
+            var weights = new float[(long)source.Rows * source.Cols];
+            for (int r = 0; r < source.Rows; r++) source.DequantizeRow(r, weights.AsSpan(r * source.Cols, source.Cols));
+            _values = acc.Allocate1D(weights);
+            _outlierRowStart = acc.Allocate1D<int>(1);
+            _outlierCols = acc.Allocate1D<int>(1);
+            _outlierValues = acc.Allocate1D<float>(1);
+        }
+    }
+
+    public void DequantizeRow(int row, Span<float> dst) => _source.DequantizeRow(row, dst);
+
+    public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => false;
+
+    public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
+    {
+        var acc = _device.Accelerator;
+        long inputs = (long)x.Tokens * Cols, outputs = (long)x.Tokens * Rows;
+        if (_x is null || _x.Length < inputs) { _x?.Dispose(); _x = acc.Allocate1D<float>(x.MaxTokens * (long)Cols); }
+        if (_y is null || _y.Length < outputs) { _y?.Dispose(); _y = acc.Allocate1D<float>(x.MaxTokens * (long)Rows); }
+        ArrayView<float> xView = _x.View, yView = _y.View;
+        xView.SubView(0, inputs).CopyFromCPU(x.Values.AsSpan(0, (int)inputs));
+        var launch = new Index2D(rowEnd - rowStart, x.Tokens);
+        if (_codes is not null)
+            _device.GroupQuantized(launch, _codes.View, _values.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
+                _x.View, _y.View, rowStart, Rows, Cols, _groupSize, _containerBits);
+        else
+            _device.Dense(launch, _values.View, _x.View, _y.View, rowStart, Rows, Cols);
+        acc.Synchronize();
+        var result = new float[outputs];
+        yView.SubView(0, outputs).CopyToCPU(result);
+        for (int t = 0; t < x.Tokens; t++)
+            for (int r = rowStart; r < rowEnd; r++) y[(long)t * yStride + r] = result[(long)t * Rows + r];
+    }
+
+    public void Dispose()
+    {
+        _codes?.Dispose();
+        _values.Dispose();
+        _zeros?.Dispose();
+        _outlierRowStart.Dispose();
+        _outlierCols.Dispose();
+        _outlierValues.Dispose();
+        _x?.Dispose();
+        _y?.Dispose();
+    }
+}
