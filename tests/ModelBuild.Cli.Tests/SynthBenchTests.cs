@@ -26,12 +26,13 @@ public class SynthBenchTests
 
         File.WriteAllText(dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
         Assert.Equal(0, ProcessRunner.Cli("compress", model, "--spec", dir.File("q4.yaml"), "-o", dir.File("tiny.mbpack")).ExitCode);
-        var bench = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--json", "--threads", "2", "--prompt-tokens", "64", "--decode-tokens", "16", "--repeats", "1");
+        var bench = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--json", "--threads", "2", "--prompt-tokens", "64", "--decode-tokens", "16", "--decode-depth", "100", "--repeats", "1");
         Assert.Equal(0, bench.ExitCode);
         var r = JsonNode.Parse(bench.StdOut)!;
         Assert.True(r["decode_tokens_per_second"]!.GetValue<double>() > 0);
         Assert.True(r["prefill_tokens_per_second"]!.GetValue<double>() > 0);
         Assert.Equal(64, r["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(100, r["decode_depth"]!.GetValue<int>());
         // Bytes per token: 2 layers of int4 g128 projections plus an f16 head and one embedding row.
         long h = 256, kv = 128, f = 768, vocab = 512;
         long projections = 2 * (2 * h * h + 2 * h * kv + 3 * h * f);

@@ -8,13 +8,13 @@ public static class BenchCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--repeats", "--kernels" }, new[] { "--json" });
+        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--decode-depth", "--repeats", "--kernels" }, new[] { "--json" });
         int threads = cl.Int("--threads", Environment.ProcessorCount);
         if (threads < 1) throw CommandLine.Usage("--threads must be at least 1.");
         using var model = ModelSource.Open(cl.Positional0("model directory or pack"), cl.Kernels());
         bool json = cl.Has("--json");
         var r = DecodeBenchmark.Run(model, threads, cl.Int("--prompt-tokens", 512), cl.Int("--decode-tokens", 64), cl.Int("--repeats", 3),
-            log: json ? null : Console.Error.WriteLine);
+            log: json ? null : Console.Error.WriteLine, decodeDepth: cl.Int("--decode-depth", 0));
         if (json)
             Console.WriteLine(new JsonObject
             {
@@ -22,6 +22,7 @@ public static class BenchCommand
                 ["threads"] = r.Threads,
                 ["prompt_tokens"] = r.PromptTokens,
                 ["decode_tokens"] = r.DecodeTokens,
+                ["decode_depth"] = cl.Int("--decode-depth", 0),
                 ["prefill_tokens_per_second"] = Math.Round(r.PrefillTokensPerSecond, 2),
                 ["decode_tokens_per_second"] = Math.Round(r.DecodeTokensPerSecond, 2),
                 ["weight_bytes_per_token"] = r.WeightBytesPerToken,

@@ -20,15 +20,18 @@ public static class DecodeBenchmark
         public double BandwidthShare => AchievedGBps / MemoryBandwidthGBps;
     }
 
-    public static Result Run(CausalLanguageModel model, int threads, int promptTokens = 512, int decodeTokens = 64, int repeats = 3, Action<string>? log = null)
+    /// <param name="decodeDepth">Tokens already in the cache when decode starts (0: an empty context, as llama-bench's tg).</param>
+    public static Result Run(CausalLanguageModel model, int threads, int promptTokens = 512, int decodeTokens = 64, int repeats = 3, Action<string>? log = null,
+        int decodeDepth = 0)
     {
         using var pool = new WorkerPool(threads);
-        int context = Math.Min(model.Config.MaxPositionEmbeddings, Math.Max(promptTokens, decodeTokens + 1));
+        int context = Math.Min(model.Config.MaxPositionEmbeddings, Math.Max(promptTokens, decodeDepth + decodeTokens + 1));
         promptTokens = Math.Min(promptTokens, context);
-        if (decodeTokens + 1 > context) throw new ArgumentException($"the model's context ({model.Config.MaxPositionEmbeddings}) is too short for {decodeTokens} decode tokens.");
+        if (decodeDepth + decodeTokens + 1 > context)
+            throw new ArgumentException($"the model's context ({model.Config.MaxPositionEmbeddings}) is too short for {decodeTokens} decode tokens after {decodeDepth}.");
         var session = model.CreateSession(context, pool);
         var rng = new Random(0);
-        var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
+        var prompt = Enumerable.Range(0, Math.Max(promptTokens, decodeDepth + 1)).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
         var logits = new float[model.Config.VocabSize];
         var next = new int[1];
 
@@ -41,13 +44,12 @@ public static class DecodeBenchmark
         {
             session.Reset();
             long start = Stopwatch.GetTimestamp();
-            session.Forward(prompt, logits);
+            session.Forward(prompt.AsSpan(0, promptTokens), logits);
             bestPrefill = Math.Min(bestPrefill, Stopwatch.GetElapsedTime(start).TotalSeconds);
             log?.Invoke($"prefill {promptTokens} tokens: {promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds:F1} tok/s");
 
             session.Reset();
-            next[0] = model.Config.BosTokenId;
-            session.Forward(next, logits);
+            session.Forward(prompt.AsSpan(0, decodeDepth + 1), logits);
             start = Stopwatch.GetTimestamp();
             for (int i = 0; i < decodeTokens; i++)
             {
