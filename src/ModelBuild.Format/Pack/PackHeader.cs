@@ -33,6 +33,9 @@ public readonly record struct PackHeader(int Version, long DataOffset, long Data
             throw new PackFormatException(path, $"file is {fileLength} bytes, shorter than the {Size}-byte header; it is truncated or not a pack.");
         if (!src[..8].SequenceEqual(Magic))
             throw new PackFormatException(path, "not a ModelBuild pack (bad magic bytes).");
+        // Reserved fields are written as zeros; anything else is corruption (no header byte goes unchecked).
+        if (src[12..16].IndexOfAnyExcept((byte)0) >= 0 || src[56..64].IndexOfAnyExcept((byte)0) >= 0)
+            throw new PackFormatException(path, "reserved header bytes are not zero; the pack is corrupt or was modified.");
         var h = new PackHeader(
             BinaryPrimitives.ReadInt32LittleEndian(src[8..]),
             BinaryPrimitives.ReadInt64LittleEndian(src[16..]),
@@ -42,8 +45,9 @@ public readonly record struct PackHeader(int Version, long DataOffset, long Data
             BinaryPrimitives.ReadUInt64LittleEndian(src[48..]));
         if (h.Version != PackManifest.CurrentFormatVersion)
             throw new PackFormatException(path, $"pack format version {h.Version} is not supported by this runtime (supports {PackManifest.CurrentFormatVersion}); recompress the model with this ModelBuild version.");
-        if (h.DataOffset != Size || h.DataLength < 0 || h.ManifestLength <= 0 || h.ManifestOffset < h.DataOffset + h.DataLength
-            || h.ManifestOffset > fileLength || h.ManifestLength > fileLength - h.ManifestOffset)
+        // The layout is exact: data from byte 64, the manifest right after it, and nothing after the manifest.
+        if (h.DataOffset != Size || h.DataLength < 0 || h.ManifestLength <= 0 || h.ManifestOffset != h.DataOffset + h.DataLength
+            || h.ManifestOffset > fileLength || h.ManifestLength != fileLength - h.ManifestOffset)
             throw new PackFormatException(path, $"header ranges (data {h.DataOffset}+{h.DataLength}, manifest {h.ManifestOffset}+{h.ManifestLength}) do not fit the file ({fileLength} bytes); the pack is truncated or corrupt.");
         return h;
     }
