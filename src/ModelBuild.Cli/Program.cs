@@ -42,29 +42,33 @@ public static class Program
                 _ => throw CommandLine.Usage($"unknown command '{args[0]}'."),
             };
         }
-        catch (ModelBuildException e)
-        {
-            Console.Error.WriteLine(e.ToCanonical());
-            return 1;
-        }
-        catch (PackFormatException e)
-        {
-            Console.Error.WriteLine($"{e.PackPath}: error {ErrorCodes.InvalidPack}: {e.Message}");
-            return 1;
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or NotSupportedException or UnauthorizedAccessException or KeyNotFoundException)
-        {
-            string code = e is FileNotFoundException or DirectoryNotFoundException ? ErrorCodes.ModelNotFound
-                : e is NotSupportedException ? ErrorCodes.UnsupportedArchitecture : ErrorCodes.InvalidCheckpoint;
-            Console.Error.WriteLine($"modelbuild: error {code}: {e.Message}");
-            return 1;
-        }
         catch (Exception e)
         {
-            // A bug of ours, not bad input: say so plainly, without a stack trace unless asked for.
-            Console.Error.WriteLine($"modelbuild: error {ErrorCodes.InternalError}: internal error: {e.GetType().Name}: {e.Message} Hint: set MODELBUILD_DEBUG=1 for details and report this.");
-            if (Environment.GetEnvironmentVariable("MODELBUILD_DEBUG") == "1") Console.Error.WriteLine(e);
-            return 3;
+            var (exitCode, message) = Report(e, Environment.GetEnvironmentVariable("MODELBUILD_DEBUG") == "1");
+            Console.Error.WriteLine(message);
+            return exitCode;
+        }
+    }
+
+    /// <summary>
+    /// An exception as the user sees it: bad input is exit code 1 with an MB code and no stack trace; anything
+    /// else is a bug of ours, MB1999 with exit code 3 (the trace only when asked for).
+    /// </summary>
+    public static (int ExitCode, string Message) Report(Exception e, bool debug = false)
+    {
+        switch (e)
+        {
+            case ModelBuildException mb:
+                return (1, mb.ToCanonical());
+            case PackFormatException pack:
+                return (1, $"{pack.PackPath}: error {ErrorCodes.InvalidPack}: {pack.Message}");
+            case IOException or InvalidDataException or FormatException or NotSupportedException or UnauthorizedAccessException or KeyNotFoundException:
+                string code = e is FileNotFoundException or DirectoryNotFoundException ? ErrorCodes.ModelNotFound
+                    : e is NotSupportedException ? ErrorCodes.UnsupportedArchitecture : ErrorCodes.InvalidCheckpoint;
+                return (1, $"modelbuild: error {code}: {e.Message}");
+            default:
+                string text = $"modelbuild: error {ErrorCodes.InternalError}: internal error: {e.GetType().Name}: {e.Message} Hint: set MODELBUILD_DEBUG=1 for details and report this.";
+                return (3, debug ? text + Environment.NewLine + e : text);
         }
     }
 }

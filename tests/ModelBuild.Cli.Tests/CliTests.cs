@@ -139,3 +139,29 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
         Assert.Contains("truncated", r.StdErr);
     }
 }
+
+public class ErrorReportTests
+{
+    [Fact]
+    public void An_unexpected_exception_is_MB1999_exit_3_with_the_trace_only_when_asked()
+    {
+        Exception bug;
+        try { throw new NullReferenceException("boom"); }
+        catch (NullReferenceException e) { bug = e; }
+        var (code, message) = Program.Report(bug);
+        Assert.Equal(3, code);
+        Assert.StartsWith("modelbuild: error MB1999: internal error: NullReferenceException: boom", message);
+        Assert.DoesNotContain("   at ", message);
+        Assert.Contains("   at ", Program.Report(bug, debug: true).Message);
+    }
+
+    [Fact]
+    public void Bad_input_exceptions_map_to_their_codes_with_exit_1()
+    {
+        Assert.Equal((1, "modelbuild: error MB1001: gone"), Program.Report(new FileNotFoundException("gone")));
+        Assert.Equal((1, "modelbuild: error MB1003: mamba"), Program.Report(new NotSupportedException("mamba")));
+        Assert.Equal((1, "modelbuild: error MB1002: bad"), Program.Report(new InvalidDataException("bad")));
+        Assert.Equal(1, Program.Report(new Format.Pack.PackFormatException("p.mbpack", "torn")).ExitCode);
+        Assert.Contains("MB1301", Program.Report(new Format.Pack.PackFormatException("p.mbpack", "torn")).Message);
+    }
+}

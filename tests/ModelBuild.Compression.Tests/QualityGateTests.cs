@@ -43,3 +43,19 @@ public class QualityGateTests
         Assert.False(File.Exists(dir.File("p.mbpack.ungated")));
     }
 }
+
+public class UnsupportedCombinationTests
+{
+    [Theory]
+    [InlineData("stages:\n  - quantize: { method: rtn, bits: 4 }\n  - quantize: { method: rtn, bits: 8 }\n")]
+    [InlineData("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128, outliers: 0.01 }\n")]
+    public void Combinations_this_version_cannot_run_are_MB1104_and_write_nothing(string yaml)
+    {
+        using var dir = new RepoPaths.TempDir();
+        File.WriteAllText(dir.File("s.yaml"), yaml);
+        var e = Assert.ThrowsAny<ModelBuildException>(() =>
+            new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel), SpecParser.ParseFile(dir.File("s.yaml")), dir.File("p.mbpack")));
+        Assert.Equal(ErrorCodes.SpecNotSupported, e.Code);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack*"));
+    }
+}
