@@ -9,7 +9,7 @@ public static class Program
     public const string Usage = """
         modelbuild — compress models at build time and run them.
 
-          compress <model-dir> --spec <yaml> -o <file.mbpack> [--report <file.json>]
+          compress <model-dir> --spec <yaml> -o <file.mbpack> [--report <file.json>] [--no-cache]
           inspect  <pack> [--json]
           verify   <pack>
           eval     <model-dir|pack> --text <file> [--json] [--window N] [--max-tokens N]

@@ -16,7 +16,7 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
         public Int4Pack()
         {
             File.WriteAllText(Dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
-            Compress = ProcessRunner.Cli("compress", RepoPaths.FixtureModel, "--spec", Dir.File("q4.yaml"), "-o", Path, "--report", Dir.File("r.json"));
+            Compress = ProcessRunner.Cli("compress", RepoPaths.FixtureModel, "--spec", Dir.File("q4.yaml"), "-o", Path, "--report", Dir.File("r.json"), "--no-cache");
         }
 
         public void Dispose() => Dir.Dispose();

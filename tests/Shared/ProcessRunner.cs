@@ -43,4 +43,8 @@ public static class ProcessRunner
     /// <summary>Runs the modelbuild CLI built next to the test assembly.</summary>
     public static Result Cli(params string[] args) =>
         Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "modelbuild.dll") }.Concat(args));
+
+    /// <summary>Runs the CLI with extra environment variables (e.g. its own cache directory).</summary>
+    public static Result CliWith(IDictionary<string, string> environment, params string[] args) =>
+        Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "modelbuild.dll") }.Concat(args), environment: environment);
 }

@@ -12,7 +12,7 @@ namespace ModelBuild.Compression.Pipeline;
 public static class CheckpointPacks
 {
     public static string ContentKey(Checkpoint checkpoint) =>
-        Hash(string.Join("|", checkpoint.InputFiles.Select(Compressor.HashFile)) + "|" + Compressor.ToolVersion);
+        Hash(string.Join("|", checkpoint.InputFiles.Select(Compressor.HashFile)) + "|" + Compressor.ToolIdentity);
 
     public static string Hash(string text) => Convert.ToHexString(XxHash3.Hash(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 

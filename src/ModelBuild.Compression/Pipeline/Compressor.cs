@@ -19,6 +19,12 @@ public sealed class Compressor(Action<string>? log = null)
 {
     public static string ToolVersion => typeof(Compressor).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    /// <summary>
+    /// The version plus the compression assembly's module id (deterministic builds change it exactly when the
+    /// code changes), so caches never hand out packs made by different code under the same version number.
+    /// </summary>
+    public static string ToolIdentity => ToolVersion + "+" + typeof(Compressor).Assembly.ManifestModule.ModuleVersionId.ToString("N");
+
     public sealed record Result(string PackPath, long PackBytes, JsonObject Report);
 
     /// <summary>Compresses; a null spec stores every weight as f16 (the "original" model as a pack).</summary>
