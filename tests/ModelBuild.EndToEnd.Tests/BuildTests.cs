@@ -6,9 +6,11 @@ namespace ModelBuild.EndToEnd.Tests;
 [Trait("Category", "Slow")]
 public class BuildTests
 {
-    private static void WriteProject(RepoPaths.TempDir dir, string spec, string classAttributes = "ClassName=\"FortuneModel\"")
+    private static void WriteProject(RepoPaths.TempDir dir, string spec, string classAttributes = "ClassName=\"FortuneModel\"", string project = "App")
     {
-        File.WriteAllText(dir.File("App.csproj"), $"""
+        Directory.CreateDirectory(dir.File(project == "App" ? "." : project));
+        string folder = project == "App" ? dir.Path : dir.File(project);
+        File.WriteAllText(Path.Combine(folder, project + ".csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -23,8 +25,8 @@ public class BuildTests
               <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
             </Project>
             """);
-        File.WriteAllText(dir.File("model.compress.yaml"), spec);
-        File.WriteAllText(dir.File("Program.cs"), """
+        File.WriteAllText(Path.Combine(folder, "model.compress.yaml"), spec);
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), """
             using App;
             using var model = FortuneModel.Load();
             Console.WriteLine($"vocab={FortuneModel.VocabSize} context={FortuneModel.ContextLength}");
@@ -32,8 +34,12 @@ public class BuildTests
             """);
     }
 
-    private static ProcessRunner.Result Build(RepoPaths.TempDir dir, params string[] extra) =>
-        ProcessRunner.Run("dotnet", new[] { "build", dir.File("App.csproj"), "-v:n", "-nologo" }.Concat(extra), dir.Path, TimeSpan.FromMinutes(15));
+    // Each test has its own compression cache, so whether a build compresses depends only on the test.
+    private static ProcessRunner.Result Build(RepoPaths.TempDir dir, params string[] extra) => BuildPath(dir, dir.File("App.csproj"), extra);
+
+    private static ProcessRunner.Result BuildPath(RepoPaths.TempDir dir, string path, params string[] extra) =>
+        ProcessRunner.Run("dotnet", new[] { "build", path, "-v:n", "-nologo" }.Concat(extra), dir.Path, TimeSpan.FromMinutes(15),
+            new Dictionary<string, string> { ["MODELBUILD_CACHE_DIR"] = dir.File("cache") });
 
     [Fact]
     public void Build_compresses_generates_and_runs_and_a_second_build_does_not_compress_again()
@@ -85,5 +91,22 @@ public class BuildTests
         Assert.True(r.ExitCode == 0, r.All);
         Assert.NotEmpty(Directory.GetFiles(dir.Path, "*.mbbinding", SearchOption.AllDirectories));
         Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Four_projects_built_in_parallel_share_one_compression()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string[] projects = ["One", "Two", "Three", "Four"];
+        foreach (var p in projects) WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", project: p);
+        Assert.Equal(0, ProcessRunner.Run("dotnet", ["new", "sln", "-n", "All", "--format", "sln"], dir.Path).ExitCode);
+        Assert.Equal(0, ProcessRunner.Run("dotnet", new[] { "sln", "All.sln", "add" }.Concat(projects.Select(p => $"{p}/{p}.csproj")), dir.Path).ExitCode);
+
+        var r = BuildPath(dir, dir.File("All.sln"), "-m:4");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Equal(1, r.StdOut.Split("block 6/6").Length - 1); // compressed by exactly one build
+        Assert.Equal(3, r.StdOut.Split("reusing the compression cached").Length - 1);
+        var packs = projects.Select(p => File.ReadAllBytes(Path.Combine(dir.Path, p, "bin", "Debug", "net10.0", "tiny-fortunes.mbpack"))).ToList();
+        Assert.All(packs, bytes => Assert.Equal(packs[0], bytes));
     }
 }
