@@ -46,6 +46,13 @@ public sealed partial class {{b.ClassName}} : global::System.IDisposable
     public global::System.Collections.Generic.IEnumerable<string> GenerateStreaming(string prompt, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
         _model.GenerateStreaming(prompt, options, cancellationToken);
 
+    /// <summary>Generates a completion of <paramref name="prompt"/> as an async stream of text pieces; cancellation stops between tokens.</summary>
+    public global::System.Collections.Generic.IAsyncEnumerable<string> GenerateStreamingAsync(string prompt, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
+        _model.GenerateStreamingAsync(prompt, options, cancellationToken);
+
+    /// <summary>This model as a Microsoft.Extensions.AI chat client (the conversation laid out with the model's chat template).</summary>
+    public global::Microsoft.Extensions.AI.IChatClient AsChatClient() => new global::ModelBuild.Runtime.Chat.ModelChatClient(_model, "{{b.ClassName}}");
+
     /// <summary>Token ids of <paramref name="text"/> (no BOS).</summary>
     public int[] Tokenize(string text) => _model.Tokenize(text);
 

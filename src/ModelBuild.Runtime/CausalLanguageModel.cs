@@ -15,6 +15,7 @@ public sealed class CausalLanguageModel : IDisposable
     private readonly LlamaWeights _weights;
     private readonly Gpu.IlgpuDevice? _device;
     private readonly object _gate = new();
+    private bool _disposed;
 
     public LlamaConfig Config { get; }
     public ModelTokenizer Tokenizer { get; }
@@ -69,7 +70,7 @@ public sealed class CausalLanguageModel : IDisposable
         if (promptIds.Count >= session.MaxPositions)
             throw new ArgumentException($"the prompt has {promptIds.Count} tokens; the model's context is {session.MaxPositions}.", nameof(prompt));
         var logits = new float[Config.VocabSize];
-        lock (_gate) session.Forward(promptIds.ToArray(), logits);
+        lock (_gate) { ObjectDisposedException.ThrowIf(_disposed, this); session.Forward(promptIds.ToArray(), logits); }
 
         var generated = new List<int>();
         string emitted = "";
@@ -96,8 +97,43 @@ public sealed class CausalLanguageModel : IDisposable
             if (i + 1 < options.MaxTokens && session.Position < session.MaxPositions)
             {
                 pending[0] = next;
-                lock (_gate) session.Forward(pending, logits);
+                lock (_gate) { ObjectDisposedException.ThrowIf(_disposed, this); session.Forward(pending, logits); }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GenerateStreaming"/> as an async stream: the decode loop runs on a pool thread and hands
+    /// pieces over as they are produced; cancelling stops it between tokens.
+    /// </summary>
+    public async IAsyncEnumerable<string> GenerateStreamingAsync(string prompt, GenerationOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
+        using var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var piece in GenerateStreaming(prompt, options, consumerGone.Token)) channel.Writer.TryWrite(piece);
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e) { channel.Writer.TryComplete(e); }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var piece in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested(); // pieces already queued are dropped once cancelled
+                yield return piece;
+            }
+        }
+        finally
+        {
+            // However the consumer leaves (done, cancelled, or stopped early), the decode loop has ended before
+            // this returns, so disposing the model afterwards is safe.
+            consumerGone.Cancel();
+            await producer.ConfigureAwait(false);
         }
     }
 
@@ -113,8 +149,14 @@ public sealed class CausalLanguageModel : IDisposable
         return best;
     }
 
+    /// <summary>Unmaps the pack; waits for a token being computed, and later generation steps fail with ObjectDisposedException.</summary>
     public void Dispose()
     {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
         if (_device is not null)
         {
             foreach (var m in _weights.Matrices.OfType<IDisposable>()) m.Dispose();

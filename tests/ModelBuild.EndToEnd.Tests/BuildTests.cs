@@ -28,9 +28,13 @@ public class BuildTests
         File.WriteAllText(Path.Combine(folder, "model.compress.yaml"), spec);
         File.WriteAllText(Path.Combine(folder, "Program.cs"), """
             using App;
+            using Microsoft.Extensions.AI;
             using var model = FortuneModel.Load();
             Console.WriteLine($"vocab={FortuneModel.VocabSize} context={FortuneModel.ContextLength}");
             Console.WriteLine("text=" + model.Generate("The meaning of life is", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 20, Seed = 1 }));
+            IChatClient chat = model.AsChatClient();
+            var reply = await chat.GetResponseAsync("Tell me a fortune.", new ChatOptions { MaxOutputTokens = 8, Temperature = 0 });
+            Console.WriteLine("chat=" + reply.Text.Length);
             """);
     }
 
@@ -58,6 +62,7 @@ public class BuildTests
         Assert.Contains("vocab=2048 context=512", run.StdOut);
         string text = run.StdOut[(run.StdOut.IndexOf("text=", StringComparison.Ordinal) + "text=".Length)..].Trim();
         Assert.True(text.Length > 10, run.StdOut);
+        Assert.Matches(@"chat=[1-9]\d*", run.StdOut); // the generated class plugs into Microsoft.Extensions.AI
 
         var second = Build(dir);
         Assert.True(second.ExitCode == 0, second.All);
