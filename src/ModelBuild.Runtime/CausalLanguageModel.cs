@@ -30,8 +30,16 @@ public sealed class CausalLanguageModel : IDisposable
     {
         _pack = pack;
         KernelPath = KernelPaths.Resolve(kernelPath);
-        Config = LlamaConfig.Parse(pack.Manifest.ConfigJson, pack.Path + " (manifest config)");
-        Tokenizer = ModelTokenizer.FromJson(pack.Manifest.TokenizerJson, Config.BosTokenId, Config.EosTokenId);
+        try
+        {
+            Config = LlamaConfig.Parse(pack.Manifest.ConfigJson, pack.Path + " (manifest config)");
+            Tokenizer = ModelTokenizer.FromJson(pack.Manifest.TokenizerJson, Config.BosTokenId, Config.EosTokenId);
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException)
+        {
+            // The tool only writes configs and tokenizers it can run, so a bad one in a pack means a damaged pack.
+            throw new PackFormatException(pack.Path, $"the manifest's model description is unusable ({e.Message}); the pack is corrupt or was modified.");
+        }
         _weights = new LlamaWeights(pack, Config);
         if (KernelPaths.IsDevice(KernelPath))
         {

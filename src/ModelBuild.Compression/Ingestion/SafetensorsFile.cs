@@ -44,6 +44,9 @@ public sealed class SafetensorsFile
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        // JsonDocument accepts invalid UTF-8 inside strings and only fails when a string is read; found by fuzzing.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new InvalidDataException($"{path}: safetensors header is not valid UTF-8; the file is corrupt.");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: safetensors header is not valid JSON: {e.Message}", e); }

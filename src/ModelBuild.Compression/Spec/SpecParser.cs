@@ -38,6 +38,12 @@ public static class SpecParser
             throw new ModelBuildException(ErrorCodes.SpecSyntax, $"invalid YAML: {e.InnerException?.Message ?? e.Message}", path,
                 (int)e.Start.Line, (int)e.Start.Column, "check indentation and that every mapping uses 'key: value'.");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these (not YamlException) on some malformed input; found by fuzzing.
+            throw new ModelBuildException(ErrorCodes.SpecSyntax, $"invalid YAML: {e.Message}", path, 1, 1,
+                "check the file for stray characters and unbalanced quotes or brackets.");
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new ModelBuildException(ErrorCodes.SpecSyntax, "the spec must be a YAML mapping with a 'stages' list.", path, 1, 1,
                 "start from: stages: [ { quantize: { method: rtn, bits: 4, group_size: 128 } } ]");

@@ -64,7 +64,11 @@ public sealed class ModelTokenizer
             SpecialTokens = specials,
             PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled), specials),
         };
-        var tokenizer = BpeTokenizer.Create(options);
+        BpeTokenizer tokenizer;
+        // The tokenizer library reports bad vocabularies and merges as InvalidOperationException; found by fuzzing.
+        try { tokenizer = BpeTokenizer.Create(options); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        { throw new FormatException($"tokenizer.json: the BPE vocabulary or merges are invalid: {e.Message}", e); }
         return new ModelTokenizer(tokenizer, specials, bosId, eosId, vocab.Values.Max() + 1);
     }
 
