@@ -38,6 +38,10 @@ public sealed partial class {{b.ClassName}} : global::System.IDisposable
     public static {{b.ClassName}} Load(string? path = null) =>
         new(global::ModelBuild.Runtime.CausalLanguageModel.Load(path ?? global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, PackFileName)));
 
+    /// <summary>Loads the pack with <paramref name="options"/>: kernels (CPU SIMD, scalar, ILGPU/CUDA), checksum verification, path.</summary>
+    public static {{b.ClassName}} Load(global::ModelBuild.Runtime.LoadOptions options) =>
+        new(global::ModelBuild.Runtime.CausalLanguageModel.Load(options with { Path = options.Path ?? global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, PackFileName) }));
+
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
     public string Generate(string prompt, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
         _model.Generate(prompt, options, cancellationToken);
