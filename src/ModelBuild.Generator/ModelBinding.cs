@@ -9,7 +9,7 @@ namespace ModelBuild.Generator;
 /// </summary>
 internal sealed record ModelBinding(
     string SourcePath, string ClassName, string Namespace, string PackFile, string ModelType,
-    int VocabSize, int ContextLength, int HiddenSize, int LayerCount, int AttentionHeads, int KeyValueHeads, string? Error)
+    int VocabSize, int ContextLength, int HiddenSize, int LayerCount, int AttentionHeads, int KeyValueHeads, string? Error, bool Embed = false)
 {
     public static ModelBinding Parse(string path, string text)
     {
@@ -30,6 +30,7 @@ internal sealed record ModelBinding(
         int GetInt(string key) => int.TryParse(Get(key), out int v) ? v : 0;
         return new ModelBinding(path, Get("class_name"), values.TryGetValue("namespace", out var ns) ? ns : "", Get("pack_file"), Get("model_type"),
             GetInt("vocab_size"), GetInt("context_length"), GetInt("hidden_size"), GetInt("num_layers"),
-            GetInt("num_attention_heads"), GetInt("num_key_value_heads"), error);
+            GetInt("num_attention_heads"), GetInt("num_key_value_heads"), error,
+            values.TryGetValue("embed", out var embed) && embed == "true");
     }
 }

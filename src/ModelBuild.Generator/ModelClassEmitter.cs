@@ -34,13 +34,21 @@ public sealed partial class {{b.ClassName}} : global::System.IDisposable
 
     private {{b.ClassName}}(global::ModelBuild.Runtime.CausalLanguageModel model) => _model = model;
 
-    /// <summary>Loads the pack (memory-mapped) from <paramref name="path"/>, by default from beside the application.</summary>
-    public static {{b.ClassName}} Load(string? path = null) =>
-        new(global::ModelBuild.Runtime.CausalLanguageModel.Load(path ?? global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, PackFileName)));
+    /// <summary>{{(b.Embed ? "Loads the pack embedded in this assembly (used in place from the mapped image), or the file at <paramref name=\"path\"/>." : "Loads the pack (memory-mapped) from <paramref name=\"path\"/>, by default from beside the application.")}}</summary>
+    public static {{b.ClassName}} Load(string? path = null) => Load(new global::ModelBuild.Runtime.LoadOptions { Path = path });
 
     /// <summary>Loads the pack with <paramref name="options"/>: kernels (CPU SIMD, scalar, ILGPU/CUDA), checksum verification, path.</summary>
-    public static {{b.ClassName}} Load(global::ModelBuild.Runtime.LoadOptions options) =>
-        new(global::ModelBuild.Runtime.CausalLanguageModel.Load(options with { Path = options.Path ?? global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, PackFileName) }));
+    public static {{b.ClassName}} Load(global::ModelBuild.Runtime.LoadOptions options)
+    {
+{{(b.Embed ? """
+        if (options.Path is null)
+        {
+            var stream = typeof({{b.ClassName}}).Assembly.GetManifestResourceStream(PackFileName)
+                ?? throw new global::System.IO.FileNotFoundException("the pack " + PackFileName + " is not embedded in " + typeof({{b.ClassName}}).Assembly.GetName().Name + "; rebuild with Embed=\"true\".");
+            return new(global::ModelBuild.Runtime.CausalLanguageModel.Load(stream, PackFileName, options));
+        }
+""".Replace("{{b.ClassName}}", b.ClassName) : "")}}        return new(global::ModelBuild.Runtime.CausalLanguageModel.Load(options with { Path = options.Path ?? global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, PackFileName) }));
+    }
 
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
     public string Generate(string prompt, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>

@@ -53,6 +53,42 @@ public sealed class CausalLanguageModel : IDisposable
     public static CausalLanguageModel Load(LoadOptions options) =>
         Load(options.Path ?? throw new ArgumentException("LoadOptions.Path is required.", nameof(options)), options.VerifyChecksums, options.Kernels);
 
+    /// <summary>
+    /// Opens a pack from a stream, e.g. an embedded resource. A resource of a mapped assembly is an
+    /// <see cref="UnmanagedMemoryStream"/>: its bytes are used in place, never copied or written to disk. Other
+    /// streams are read once into native memory. The stream is disposed with the model.
+    /// </summary>
+    public static unsafe CausalLanguageModel Load(Stream stream, string name, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        PackReader pack;
+        if (stream is UnmanagedMemoryStream mapped && mapped.Position == 0)
+            pack = PackReader.OpenMemory(name, mapped.PositionPointer, mapped.Length, options.VerifyChecksums, stream.Dispose);
+        else
+        {
+            long length = stream.Length;
+            byte* buffer = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1), 64);
+            try
+            {
+                for (long read = 0; read < length;)
+                {
+                    int n = stream.Read(new Span<byte>(buffer + read, (int)Math.Min(int.MaxValue, length - read)));
+                    if (n == 0) throw new PackFormatException(name, $"the stream ended after {read} of {length} bytes.");
+                    read += n;
+                }
+            }
+            catch
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
+                throw;
+            }
+            stream.Dispose();
+            pack = PackReader.OpenMemory(name, buffer, length, options.VerifyChecksums, () => System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer));
+        }
+        try { return new CausalLanguageModel(pack, options.Kernels); }
+        catch { pack.Dispose(); throw; }
+    }
+
     public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true, KernelPath kernelPath = KernelPath.Auto)
     {
         var pack = PackReader.Open(packPath, verifyChecksums);

@@ -11,6 +11,8 @@ public sealed class WriteModelBinding : ModelBuildToolTask
     public string? Namespace { get; set; }
     [Required] public string PackFileName { get; set; } = "";
     [Required] public string OutputFile { get; set; } = "";
+    /// <summary>The pack is embedded in the assembly (Embed="true" on the item) rather than copied beside it.</summary>
+    public bool Embed { get; set; }
 
     protected override void AppendArguments(CommandLineBuilder b)
     {
@@ -19,6 +21,7 @@ public sealed class WriteModelBinding : ModelBuildToolTask
         b.AppendSwitchIfNotNull("--class-name ", ClassName);
         if (!string.IsNullOrEmpty(Namespace)) b.AppendSwitchIfNotNull("--namespace ", Namespace);
         b.AppendSwitchIfNotNull("--pack-file ", PackFileName);
+        if (Embed) b.AppendSwitch("--embed");
         b.AppendSwitchIfNotNull("-o ", OutputFile);
     }
 

@@ -118,4 +118,22 @@ public class BuildTests
         var packs = projects.Select(p => File.ReadAllBytes(Path.Combine(dir.Path, p, "bin", "Debug", "net10.0", "tiny-fortunes.mbpack"))).ToList();
         Assert.All(packs, bytes => Assert.Equal(packs[0], bytes));
     }
+
+    [Fact]
+    public void Embed_puts_the_pack_in_the_assembly_and_the_app_runs_without_the_file()
+    {
+        using var dir = new RepoPaths.TempDir();
+        WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", "ClassName=\"FortuneModel\" Embed=\"true\"");
+        var build = Build(dir);
+        Assert.True(build.ExitCode == 0, build.All);
+        string output = dir.File("bin/Debug/net10.0");
+        Assert.False(File.Exists(Path.Combine(output, "tiny-fortunes.mbpack")), "an embedded pack is not copied beside the app");
+        long pack = new FileInfo(Directory.GetFiles(dir.Path, "tiny-fortunes.mbpack", SearchOption.AllDirectories).Single()).Length;
+        Assert.True(new FileInfo(Path.Combine(output, "App.dll")).Length > pack, "the assembly carries the pack");
+
+        var run = ProcessRunner.Run("dotnet", new[] { Path.Combine(output, "App.dll") }, output);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("vocab=2048 context=512", run.StdOut);
+        Assert.Contains("same=True", run.StdOut);
+    }
 }

@@ -11,7 +11,7 @@ public static class BindingCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--class-name", "--namespace", "--pack-file", "-o" }, Array.Empty<string>());
+        var cl = new CommandLine(args, new[] { "--class-name", "--namespace", "--pack-file", "-o" }, new[] { "--embed" });
         string modelDir = cl.Positional0("model directory");
         string configPath = Path.Combine(modelDir, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{modelDir}: config.json is missing.", configPath);
@@ -20,6 +20,7 @@ public static class BindingCommand
         sb.Append("class_name=").Append(cl.Require("--class-name")).Append('\n');
         sb.Append("namespace=").Append(cl.Get("--namespace") ?? "").Append('\n');
         sb.Append("pack_file=").Append(cl.Require("--pack-file")).Append('\n');
+        sb.Append("embed=").Append(cl.Has("--embed") ? "true" : "false").Append('\n');
         sb.Append("model_type=").Append(c.ModelType).Append('\n');
         sb.Append("vocab_size=").Append(c.VocabSize).Append('\n');
         sb.Append("context_length=").Append(c.MaxPositionEmbeddings).Append('\n');

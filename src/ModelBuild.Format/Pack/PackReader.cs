@@ -9,9 +9,9 @@ namespace ModelBuild.Format.Pack;
 /// </summary>
 public sealed unsafe class PackReader : IDisposable
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly Action _release;
     private readonly byte* _base;
+    private bool _disposed;
     private readonly Dictionary<string, TensorEntry> _byName;
 
     public string Path { get; }
@@ -19,11 +19,10 @@ public sealed unsafe class PackReader : IDisposable
     public PackManifest Manifest { get; }
     public long FileLength { get; }
 
-    private PackReader(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePtr, long length)
+    private PackReader(string path, Action release, byte* basePtr, long length)
     {
         Path = path;
-        _file = file;
-        _view = view;
+        _release = release;
         _base = basePtr;
         FileLength = length;
         Header = PackHeader.Read(new ReadOnlySpan<byte>(_base, (int)Math.Min(length, PackHeader.Size)), length, path);
@@ -58,13 +57,8 @@ public sealed unsafe class PackReader : IDisposable
             byte* ptr = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref ptr);
             ptr += view.PointerOffset;
-            var reader = new PackReader(path, file, view, ptr, length);
-            if (verifyChecksums)
-            {
-                var problems = reader.Verify();
-                if (problems.Count > 0) throw new PackFormatException(path, problems[0] + (problems.Count > 1 ? $" (and {problems.Count - 1} more problems)" : ""));
-            }
-            return reader;
+            var mapped = view;
+            return Checked(new PackReader(path, () => { mapped.SafeMemoryMappedViewHandle.ReleasePointer(); mapped.Dispose(); file.Dispose(); }, ptr, length), verifyChecksums);
         }
         catch
         {
@@ -94,6 +88,37 @@ public sealed unsafe class PackReader : IDisposable
 
     /// <summary>Pointer to a part, for kernels; valid while this reader is alive.</summary>
     /// <summary>The mapped data section (Header.DataLength bytes of tensor blobs), for tools that measure how fast it reads.</summary>
+    /// <summary>
+    /// A pack already in memory (an embedded resource in a mapped assembly, or a buffer): nothing is copied.
+    /// <paramref name="release"/> runs on Dispose (or if opening fails) and frees whatever owns the memory.
+    /// </summary>
+    public static PackReader OpenMemory(string name, byte* pointer, long length, bool verifyChecksums, Action release)
+    {
+        try
+        {
+            if (length < PackHeader.Size)
+                throw new PackFormatException(name, $"it is {length} bytes, shorter than the {PackHeader.Size}-byte header; it is truncated or not a pack.");
+            return Checked(new PackReader(name, release, pointer, length), verifyChecksums);
+        }
+        catch
+        {
+            release();
+            throw;
+        }
+    }
+
+    private static PackReader Checked(PackReader reader, bool verifyChecksums)
+    {
+        if (verifyChecksums)
+        {
+            var problems = reader.Verify();
+            // The caller's catch releases the memory: the reader never owned it as far as callers know.
+            if (problems.Count > 0)
+                throw new PackFormatException(reader.Path, problems[0] + (problems.Count > 1 ? $" (and {problems.Count - 1} more problems)" : ""));
+        }
+        return reader;
+    }
+
     public byte* DataPointer => _base + Header.DataOffset;
 
     public byte* PartPointer(TensorEntry tensor, string part) => _base + Header.DataOffset + tensor.Parts[part].Offset;
@@ -121,8 +146,8 @@ public sealed unsafe class PackReader : IDisposable
 
     public void Dispose()
     {
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
+        if (_disposed) return;
+        _disposed = true;
+        _release();
     }
 }
