@@ -136,4 +136,47 @@ public class BuildTests
         Assert.Contains("vocab=2048 context=512", run.StdOut);
         Assert.Contains("same=True", run.StdOut);
     }
+
+    [Fact]
+    public void Two_models_in_one_project_get_their_own_classes_namespaces_and_packs()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string second = dir.File("second-model");
+        Directory.CreateDirectory(second);
+        foreach (var f in Directory.GetFiles(RepoPaths.FixtureModel)) File.Copy(f, Path.Combine(second, Path.GetFileName(f)));
+        File.WriteAllText(dir.File("App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <RootNamespace>App</RootNamespace>
+              </PropertyGroup>
+              <ItemGroup>
+                <CompressedModel Include="{RepoPaths.FixtureModel}" Spec="q4.yaml" ClassName="Fortunes4" Namespace="Models.Small" />
+                <CompressedModel Include="second-model" Spec="q8.yaml" />
+              </ItemGroup>
+              <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
+            </Project>
+            """);
+        File.WriteAllText(dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        File.WriteAllText(dir.File("q8.yaml"), "stages:\n  - quantize: { method: rtn, bits: 8, group_size: 128 }\n");
+        File.WriteAllText(dir.File("Program.cs"), """
+            using var a = Models.Small.Fortunes4.Load();
+            using var b = App.secondmodelModel.Load();
+            Console.WriteLine($"packs={Models.Small.Fortunes4.PackFileName},{App.secondmodelModel.PackFileName}");
+            Console.WriteLine("a=" + a.Generate("Luck", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 6, Temperature = 0 }).Length);
+            Console.WriteLine("b=" + b.Generate("Luck", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 6, Temperature = 0 }).Length);
+            """);
+        var build = Build(dir);
+        Assert.True(build.ExitCode == 0, build.All);
+        string output = dir.File("bin/Debug/net10.0");
+        var run = ProcessRunner.Run("dotnet", new[] { Path.Combine(output, "App.dll") }, output);
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.Contains("packs=tiny-fortunes.mbpack,second-model.mbpack", run.StdOut);
+        Assert.Matches(@"a=\d+", run.StdOut);
+        Assert.True(new FileInfo(Path.Combine(output, "second-model.mbpack")).Length > new FileInfo(Path.Combine(output, "tiny-fortunes.mbpack")).Length,
+            "the 8-bit pack is larger than the 4-bit one: each item has its own spec");
+    }
 }
