@@ -6,25 +6,29 @@ namespace ModelBuild.EndToEnd.Tests;
 [Trait("Category", "Slow")]
 public class BuildTests
 {
+    /// <summary>A console app csproj with the given &lt;CompressedModel&gt; items, importing the in-repo targets.</summary>
+    private static string ProjectXml(string items) => $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <Nullable>enable</Nullable>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <RootNamespace>App</RootNamespace>
+          </PropertyGroup>
+          <ItemGroup>
+            {items}
+          </ItemGroup>
+          <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
+        </Project>
+        """;
+
     private static void WriteProject(RepoPaths.TempDir dir, string spec, string classAttributes = "ClassName=\"FortuneModel\"", string project = "App")
     {
         Directory.CreateDirectory(dir.File(project == "App" ? "." : project));
         string folder = project == "App" ? dir.Path : dir.File(project);
-        File.WriteAllText(Path.Combine(folder, project + ".csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <RootNamespace>App</RootNamespace>
-              </PropertyGroup>
-              <ItemGroup>
-                <CompressedModel Include="{RepoPaths.FixtureModel}" Spec="model.compress.yaml" {classAttributes} />
-              </ItemGroup>
-              <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
-            </Project>
-            """);
+        File.WriteAllText(Path.Combine(folder, project + ".csproj"),
+            ProjectXml($"""<CompressedModel Include="{RepoPaths.FixtureModel}" Spec="model.compress.yaml" {classAttributes} />"""));
         File.WriteAllText(Path.Combine(folder, "model.compress.yaml"), spec);
         File.WriteAllText(Path.Combine(folder, "Program.cs"), """
             using App;
@@ -144,22 +148,10 @@ public class BuildTests
         string second = dir.File("second-model");
         Directory.CreateDirectory(second);
         foreach (var f in Directory.GetFiles(RepoPaths.FixtureModel)) File.Copy(f, Path.Combine(second, Path.GetFileName(f)));
-        File.WriteAllText(dir.File("App.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <RootNamespace>App</RootNamespace>
-              </PropertyGroup>
-              <ItemGroup>
-                <CompressedModel Include="{RepoPaths.FixtureModel}" Spec="q4.yaml" ClassName="Fortunes4" Namespace="Models.Small" />
-                <CompressedModel Include="second-model" Spec="q8.yaml" />
-              </ItemGroup>
-              <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
-            </Project>
-            """);
+        File.WriteAllText(dir.File("App.csproj"), ProjectXml($"""
+            <CompressedModel Include="{RepoPaths.FixtureModel}" Spec="q4.yaml" ClassName="Fortunes4" Namespace="Models.Small" />
+            <CompressedModel Include="second-model" Spec="q8.yaml" />
+            """));
         File.WriteAllText(dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
         File.WriteAllText(dir.File("q8.yaml"), "stages:\n  - quantize: { method: rtn, bits: 8, group_size: 128 }\n");
         File.WriteAllText(dir.File("Program.cs"), """
