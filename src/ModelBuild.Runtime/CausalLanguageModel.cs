@@ -48,7 +48,6 @@ public sealed class CausalLanguageModel : IDisposable
         }
     }
 
-    /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
     /// <summary>Opens the pack <paramref name="options"/> names (its Path is required here).</summary>
     public static CausalLanguageModel Load(LoadOptions options) =>
         Load(options.Path ?? throw new ArgumentException("LoadOptions.Path is required.", nameof(options)), options.VerifyChecksums, options.Kernels);
@@ -89,6 +88,7 @@ public sealed class CausalLanguageModel : IDisposable
         catch { pack.Dispose(); throw; }
     }
 
+    /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
     public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true, KernelPath kernelPath = KernelPath.Auto)
     {
         var pack = PackReader.Open(packPath, verifyChecksums);

@@ -22,7 +22,7 @@ public static class BenchCommand
                 ["threads"] = r.Threads,
                 ["prompt_tokens"] = r.PromptTokens,
                 ["decode_tokens"] = r.DecodeTokens,
-                ["decode_depth"] = cl.Int("--decode-depth", 0),
+                ["decode_depth"] = r.DecodeDepth,
                 ["prefill_tokens_per_second"] = Math.Round(r.PrefillTokensPerSecond, 2),
                 ["decode_tokens_per_second"] = Math.Round(r.DecodeTokensPerSecond, 2),
                 ["weight_bytes_per_token"] = r.WeightBytesPerToken,

@@ -51,25 +51,26 @@ public sealed unsafe class PackReader : IDisposable
             throw new PackFormatException(path, $"file is {length} bytes, shorter than the {PackHeader.Size}-byte header; it is truncated or not a pack.");
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;
+        byte* ptr = null;
         try
         {
             view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* ptr = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref ptr);
-            ptr += view.PointerOffset;
-            var mapped = view;
-            return Checked(new PackReader(path, () => { mapped.SafeMemoryMappedViewHandle.ReleasePointer(); mapped.Dispose(); file.Dispose(); }, ptr, length), verifyChecksums);
         }
         catch
         {
-            if (view is not null)
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-                view.Dispose();
-            }
+            view?.Dispose();
             file.Dispose();
             throw;
         }
+        // From here OpenMemory owns the mapping: it releases it if opening fails, else the reader does on Dispose.
+        var mapped = view;
+        return OpenMemory(path, ptr + mapped.PointerOffset, length, verifyChecksums, () =>
+        {
+            mapped.SafeMemoryMappedViewHandle.ReleasePointer();
+            mapped.Dispose();
+            file.Dispose();
+        });
     }
 
     public IReadOnlyCollection<TensorEntry> Tensors => _byName.Values;
@@ -86,8 +87,6 @@ public sealed unsafe class PackReader : IDisposable
         return new ReadOnlySpan<byte>(_base + Header.DataOffset + blob.Offset, checked((int)blob.Length));
     }
 
-    /// <summary>Pointer to a part, for kernels; valid while this reader is alive.</summary>
-    /// <summary>The mapped data section (Header.DataLength bytes of tensor blobs), for tools that measure how fast it reads.</summary>
     /// <summary>
     /// A pack already in memory (an embedded resource in a mapped assembly, or a buffer): nothing is copied.
     /// <paramref name="release"/> runs on Dispose (or if opening fails) and frees whatever owns the memory.
@@ -96,8 +95,6 @@ public sealed unsafe class PackReader : IDisposable
     {
         try
         {
-            if (length < PackHeader.Size)
-                throw new PackFormatException(name, $"it is {length} bytes, shorter than the {PackHeader.Size}-byte header; it is truncated or not a pack.");
             return Checked(new PackReader(name, release, pointer, length), verifyChecksums);
         }
         catch
@@ -112,15 +109,17 @@ public sealed unsafe class PackReader : IDisposable
         if (verifyChecksums)
         {
             var problems = reader.Verify();
-            // The caller's catch releases the memory: the reader never owned it as far as callers know.
+            // OpenMemory's catch releases the memory: the reader is never handed out.
             if (problems.Count > 0)
                 throw new PackFormatException(reader.Path, problems[0] + (problems.Count > 1 ? $" (and {problems.Count - 1} more problems)" : ""));
         }
         return reader;
     }
 
+    /// <summary>The data section (Header.DataLength bytes of tensor blobs), for tools that measure how fast it reads.</summary>
     public byte* DataPointer => _base + Header.DataOffset;
 
+    /// <summary>Pointer to a part, for kernels; valid while this reader is alive.</summary>
     public byte* PartPointer(TensorEntry tensor, string part) => _base + Header.DataOffset + tensor.Parts[part].Offset;
 
     /// <summary>Checks the whole-file hash and every blob's hash; returns one line per problem, naming the tensor.</summary>

@@ -50,8 +50,6 @@ public sealed class ActivationBatch
         _quantized = false;
     }
 
-    public Span<float> Row(int token) => Values.AsSpan(token * Cols, Cols);
-
     /// <summary>Whether int8 kernels can run on this batch (the column count is a multiple of 32).</summary>
     public bool CanQuantize => Codes.Length > 0;
 

@@ -5,13 +5,12 @@ namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
 /// One row of 4-bit codes (two per byte, low nibble = even column) against one token's int8 activations in
-/// nibble order, for groups that are whole 128-column chunks. Returns Σ_g scale_g · Σ_{i∈g} q_i · x_i, where
-/// x_i is the dequantized activation; minus the zero-point term Σ_g scale_g · zero_g · Σ_{i∈g} x_i (from per-group activation sums).
-/// Byte products stay in 16 bits: 15 · 127 · 4 &lt; 32767, so vpmaddubsw never saturates.
+/// nibble order, for groups that are whole 128-column chunks. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i −
+/// zero_g · Σ_{i∈g} x_i), x_i being the dequantized activations (the zero-point term comes from per-group
+/// activation sums). Byte products stay in 16 bits: 15 · 127 · 4 &lt; 32767, so vpmaddubsw never saturates.
 /// </summary>
 public static unsafe class Int4GroupDot
 {
-
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         var mask = Vector512.Create((byte)0x0F);
@@ -46,22 +45,27 @@ public static unsafe class Int4GroupDot
         var ones = Vector256.Create((short)1);
         var acc = Vector256<float>.Zero;
         float zeroTerm = 0;
-        int chunks = cols / 128, perGroup = groupSize / 128;
-        for (int chunk = 0, g = 0; chunk < chunks; g++)
+        int groups = cols / groupSize, perGroup = groupSize / 128;
+        for (int g = 0; g < groups; g++)
         {
             var groupAcc = Vector256<float>.Zero;
-            for (int end = chunk + perGroup; chunk < end; chunk++)
+            for (int i = 0; i < perGroup; i++)
+            {
                 for (int half = 0; half < 2; half++)
                 {
                     // Bytes 32h..32h+31 hold even columns at nibble-order 32h+k (low) and odd ones at 64+32h+k (high).
-                    var w = Vector256.Load(q + chunk * 64 + half * 32);
+                    var w = Vector256.Load(q + half * 32);
                     var lo = w & mask;
                     var hi = Vector256.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask;
-                    var pairs = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x + chunk * 128 + half * 32))
-                              + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + chunk * 128 + 64 + half * 32));
+                    var pairs = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x + half * 32))
+                              + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 64 + half * 32));
                     var lanes = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(pairs, ones);
-                    groupAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Load(laneScales + chunk * 16 + half * 8), groupAcc);
+                    groupAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Load(laneScales + half * 8), groupAcc);
                 }
+                q += 64;
+                x += 128;
+                laneScales += 16;
+            }
             acc = Fma.MultiplyAdd(groupAcc, Vector256.Create(scales[g]), acc);
             zeroTerm += scaleZeros[g] * groupSums[g];
         }

@@ -5,8 +5,8 @@ namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
 /// One row of 8-bit codes (0..255) against one token's int8 activations in natural order, per 32-column block,
-/// for groups that are whole blocks. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i − zero_g · Σ_{i∈g} x_i). Codes and activations widen to 16 bits (vpmaddwd), since 255 · 127 · 2 would saturate
-/// the 8-bit multiply-add.
+/// for groups that are whole blocks. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i − zero_g · Σ_{i∈g} x_i). Codes and
+/// activations widen to 16 bits (vpmaddwd), since 255 · 127 · 2 would saturate the 8-bit multiply-add.
 /// </summary>
 public static unsafe class Int8GroupDot
 {

@@ -22,7 +22,7 @@ public sealed class LlamaForward
     private readonly float[][] _keyCache, _valueCache;
     private readonly float[] _ropeCos, _ropeSin; // [maxPositions, headDim/2]
     // Workspace for one chunk of tokens.
-    private readonly float[] _x, _q, _k, _v, _attn, _o, _up;
+    private readonly float[] _x, _q, _k, _v, _o, _up;
     private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
 
     public int MaxPositions { get; }
@@ -45,7 +45,6 @@ public sealed class LlamaForward
         _q = new float[chunk * qDim];
         _k = new float[chunk * kvDim];
         _v = new float[chunk * kvDim];
-        _attn = new float[chunk * qDim];
         _o = new float[chunk * h];
         _up = new float[chunk * config.IntermediateSize];
         _normed = new ActivationBatch(chunk, h);

@@ -18,7 +18,7 @@ public sealed class LlamaWeights
 
     /// <summary>Bytes one decoded token reads: every layer matrix and the head once, and one embedding row.</summary>
     public long BytesPerToken =>
-        Layers.Sum(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Sum(m => m.PackedBytes)) + LmHead.PackedBytes + Embedding.PackedBytes / Embedding.Rows;
+        Matrices.Sum(m => m.PackedBytes) + Embedding.PackedBytes / Embedding.Rows;
 
     private LlamaWeights(IWeightMatrix embedding, Layer[] layers, float[] finalNorm, IWeightMatrix lmHead) =>
         (Embedding, Layers, FinalNorm, LmHead) = (embedding, layers, finalNorm, lmHead);

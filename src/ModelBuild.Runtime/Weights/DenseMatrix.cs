@@ -20,12 +20,7 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, bool half
 
     public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
     {
-        if (path == KernelPath.Scalar)
-        {
-            RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
-            return;
-        }
-        if (half && x.Tokens == 1)
+        if (half && x.Tokens == 1 && path is KernelPath.Avx2 or KernelPath.Avx512)
         {
             // Decode: each row is read once, so convert in registers as it streams by.
             fixed (float* xp = x.Values)
@@ -36,18 +31,7 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, bool half
                 }
             return;
         }
-        // Prefill: convert once per row (f16 to an L1-resident float row), then one vectorized dot per token.
-        var converted = half ? RowByRow.Buffer(cols) : default;
-        for (int r = rowStart; r < rowEnd; r++)
-        {
-            ReadOnlySpan<float> row;
-            if (half)
-            {
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + (long)r * cols, cols), converted);
-                row = converted;
-            }
-            else row = new ReadOnlySpan<float>((float*)data + (long)r * cols, cols);
-            for (int t = 0; t < x.Tokens; t++) y[(long)t * yStride + r] = TensorPrimitives.Dot(row, x.Values.AsSpan(t * cols, cols));
-        }
+        // Prefill (and the scalar reference): convert once per row to an L1-resident float row, then dot per token.
+        RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
     }
 }

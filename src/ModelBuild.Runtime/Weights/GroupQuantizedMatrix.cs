@@ -140,7 +140,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         var scaleCopy = new float[groupCount];
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales, (int)groupCount), scaleCopy);
         var zeroCopy = new float[groupCount];
-        for (long i = 0; i < groupCount; i++) zeroCopy[i] = zeros[i];
+        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros, (int)groupCount), zeroCopy);
         if (outlierRowStart == null) return (codes, scaleCopy, zeroCopy, [0], [0], [0f]);
         int count = outlierRowStart[rows];
         var values = new float[count];
