@@ -79,13 +79,18 @@ public class MutationFuzzTests
         }, typeof(InvalidDataException), typeof(KeyNotFoundException));
     }
 
+    /// <summary>The bytes of a fixture pack compressed with <paramref name="spec"/> (its text lands in the manifest, so seeds depend on it).</summary>
+    private static byte[] SeedPack(RepoPaths.TempDir dir, string spec)
+    {
+        new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel), SpecParser.Parse(spec, dir.File("s.yaml")), dir.File("seed.mbpack"));
+        return File.ReadAllBytes(dir.File("seed.mbpack"));
+    }
+
     [Fact]
     public void Pack_reader_and_runtime_loader()
     {
         using var dir = new RepoPaths.TempDir();
-        new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel),
-            SpecParser.Parse("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", dir.File("s.yaml")), dir.File("seed.mbpack"));
-        var seed = File.ReadAllBytes(dir.File("seed.mbpack"));
+        var seed = SeedPack(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
         Fuzz(seed, 2, bytes =>
         {
             File.WriteAllBytes(dir.File("x.mbpack"), bytes);
@@ -98,9 +103,7 @@ public class MutationFuzzTests
     {
         // Checksums catch nearly every mutation; without them, the structural checks alone must hold.
         using var dir = new RepoPaths.TempDir();
-        new Compressor().Compress(Checkpoint.Open(RepoPaths.FixtureModel),
-            SpecParser.Parse("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128, outliers: 0 }\n", dir.File("s.yaml")), dir.File("seed.mbpack"));
-        var seed = File.ReadAllBytes(dir.File("seed.mbpack"));
+        var seed = SeedPack(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128, outliers: 0 }\n");
         long manifestOffset;
         using (var pack = PackReader.Open(dir.File("seed.mbpack"))) manifestOffset = pack.Header.ManifestOffset;
         // Mutate only the manifest (JSON), where the structure lives.

@@ -32,11 +32,7 @@ public static class BindingCommand
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         string content = sb.ToString();
         // Leave an identical file untouched so incremental builds and the generator see no change.
-        if (!File.Exists(output) || File.ReadAllText(output) != content)
-        {
-            File.WriteAllText(output + ".tmp", content);
-            File.Move(output + ".tmp", output, overwrite: true);
-        }
+        if (!File.Exists(output) || File.ReadAllText(output) != content) Compression.IO.AtomicFile.WriteAllText(output, content);
         return 0;
     }
 }

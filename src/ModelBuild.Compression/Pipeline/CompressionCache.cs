@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ModelBuild.Compression.Ingestion;
+using ModelBuild.Compression.IO;
 using ModelBuild.Compression.Spec;
 
 namespace ModelBuild.Compression.Pipeline;
@@ -17,13 +18,12 @@ public sealed class CompressionCache(string root, Action<string>? log = null)
 
     public static string Key(Checkpoint checkpoint, CompressionSpec spec)
     {
-        var parts = checkpoint.InputFiles.Select(p => Path.GetFileName(p) + "=" + Compressor.HashFile(p)).ToList();
-        parts.Add("spec=" + SpecParser.Hash(spec.Text));
+        // The checkpoint's own key (its files and the tool) is the one the f16 pack cache uses.
+        var parts = new List<string> { "checkpoint=" + CheckpointPacks.ContentKey(checkpoint), "spec=" + SpecParser.Hash(spec.Text) };
         if (spec.Calibration is { Text: not null } c)
             parts.Add("calibration=" + Compressor.HashFile(SpecFiles.Resolve(c.Text, spec.SourcePath, c.Location, "calibration.text", "")));
         if (spec.Gates is { EvalText: not null } g)
             parts.Add("gates=" + Compressor.HashFile(SpecFiles.Resolve(g.EvalText, spec.SourcePath, g.Location, "gates.eval_text", "")));
-        parts.Add("tool=" + Compressor.ToolIdentity);
         return CheckpointPacks.Hash(string.Join("|", parts));
     }
 
@@ -42,13 +42,13 @@ public sealed class CompressionCache(string root, Action<string>? log = null)
             {
                 reused = false;
                 var result = compressor().Compress(checkpoint, spec, pack);
-                WriteAtomic(report, result.Report.ToJsonString());
-                WriteAtomic(complete, key);
+                AtomicFile.WriteAllText(report, result.Report.ToJsonString());
+                AtomicFile.WriteAllText(complete, key);
             }
         }
         if (reused) log?.Invoke($"reusing the compression cached at {entry} (same model, spec and tool)");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        CopyAtomic(pack, output);
+        AtomicFile.Copy(pack, output);
         return new Outcome(key, reused, new FileInfo(output).Length, JsonNode.Parse(File.ReadAllText(report))!.AsObject());
     }
 
@@ -65,27 +65,6 @@ public sealed class CompressionCache(string root, Action<string>? log = null)
                 announced = true;
                 Thread.Sleep(200);
             }
-        }
-    }
-
-    private static void WriteAtomic(string path, string text)
-    {
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
-
-    private static void CopyAtomic(string from, string to)
-    {
-        string temp = to + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            File.Copy(from, temp, overwrite: true);
-            File.Move(temp, to, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
         }
     }
 }

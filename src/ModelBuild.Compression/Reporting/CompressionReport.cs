@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelBuild.Compression.IO;
 
 namespace ModelBuild.Compression.Reporting;
 
@@ -14,15 +15,9 @@ public static class CompressionReport
     public static void Write(JsonObject report, string jsonPath)
     {
         string stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!, Path.GetFileNameWithoutExtension(jsonPath));
-        WriteAtomic(jsonPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        WriteAtomic(stem + ".svg", Svg(report));
-        WriteAtomic(stem + ".md", Markdown(report, Path.GetFileName(stem + ".svg")));
-    }
-
-    private static void WriteAtomic(string path, string text)
-    {
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(jsonPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(stem + ".svg", Svg(report));
+        AtomicFile.WriteAllText(stem + ".md", Markdown(report, Path.GetFileName(stem + ".svg")));
     }
 
     private static IEnumerable<(string Tensor, double Error, string Kind)> Layers(JsonObject report) =>
