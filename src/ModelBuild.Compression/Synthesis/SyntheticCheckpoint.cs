@@ -22,7 +22,7 @@ public static class SyntheticCheckpoint
         Directory.CreateDirectory(temp);
         try
         {
-            string configJson = preset.ConfigJson();
+            string configJson = preset.Config.ToJson();
             var config = LlamaConfig.Parse(configJson, "synth preset " + preset.Name); // the preset must be a valid config
             File.WriteAllText(Path.Combine(temp, "config.json"), configJson);
             File.WriteAllText(Path.Combine(temp, "tokenizer.json"), Tokenizer(preset.VocabSize));
@@ -32,7 +32,7 @@ public static class SyntheticCheckpoint
             {
                 string file = $"model-{shard + 1:D5}-of-{shards:D5}.safetensors";
                 var tensors = shard < preset.Layers ? LayerTensors(config, shard) : OuterTensors(config);
-                var rng = new Random(HashCode.Combine(seed, shard) & int.MaxValue);
+                var rng = new Random(unchecked(seed * 1_000_003 + shard) & int.MaxValue); // not HashCode.Combine: it is salted per process
                 var data = tensors.Select(t => (t.Name, t.Shape, Fill(t.Shape, t.IsNorm, rng))).ToList();
                 SafetensorsWriter.Write(Path.Combine(temp, file), data, TensorDType.F16);
                 foreach (var t in tensors) weightMap[t.Name] = file;
