@@ -17,9 +17,13 @@ public sealed class CausalLanguageModel : IDisposable
     private readonly object _gate = new();
     private bool _disposed;
 
+    /// <summary>The architecture from the model's config.json (layers, heads, vocabulary, context length).</summary>
     public LlamaConfig Config { get; }
+    /// <summary>The model's tokenizer (from the tokenizer.json stored in the pack).</summary>
     public ModelTokenizer Tokenizer { get; }
+    /// <summary>The pack's manifest: tensors, their formats, and the config/tokenizer files it carries.</summary>
     public PackManifest Manifest => _pack.Manifest;
+    /// <summary>Where the pack was loaded from (a file path, or the resource name of an embedded pack).</summary>
     public string PackPath => _pack.Path;
     internal PackReader Pack => _pack;
 
@@ -96,14 +100,18 @@ public sealed class CausalLanguageModel : IDisposable
         catch { pack.Dispose(); throw; }
     }
 
+    /// <summary>A forward pass with its own KV cache, for callers that drive decoding token by token.</summary>
     public LlamaForward CreateSession(int? maxPositions = null, Threading.WorkerPool? pool = null) => new(Config, _weights, maxPositions, KernelPath, pool);
 
     /// <summary>Bytes of packed weights one decoded token reads: every matrix once, plus one embedding row.</summary>
     public long WeightBytesPerToken => _weights.BytesPerToken;
 
+    /// <summary>Token ids of <paramref name="text"/> (no BOS added).</summary>
     public int[] Tokenize(string text) => Tokenizer.Encode(text);
+    /// <summary>Text of token ids.</summary>
     public string Detokenize(IEnumerable<int> ids) => Tokenizer.Decode(ids);
 
+    /// <summary>Generates a continuation of <paramref name="prompt"/> and returns it whole.</summary>
     public string Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         string.Concat(GenerateStreaming(prompt, options, cancellationToken));
 

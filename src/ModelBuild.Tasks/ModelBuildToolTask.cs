@@ -18,6 +18,15 @@ public abstract class ModelBuildToolTask : ToolTask
     /// <summary>Directory relative paths are resolved against (the project directory).</summary>
     [Required] public string ProjectDirectory { get; set; } = "";
 
+    /// <summary>
+    /// "id/version" of the libtorch package whose native directory the CLI should load libtorch from, when the CLI
+    /// ships without it (the ModelBuild NuGet package). Empty: libtorch is beside the CLI.
+    /// </summary>
+    public string? LibTorchPackage { get; set; }
+
+    /// <summary>NuGet package folders to look for <see cref="LibTorchPackage"/> in ($(NuGetPackageFolders)).</summary>
+    public string? PackageFolders { get; set; }
+
     protected override string ToolName => "dotnet";
 
     protected override string GenerateFullPathToTool()
@@ -35,6 +44,18 @@ public abstract class ModelBuildToolTask : ToolTask
         {
             Log.LogError(null, "MB1000", null, null, 0, 0, 0, 0, "The modelbuild CLI was not found at '{0}'. Hint: set the ModelBuildCliPath property, or restore the ModelBuild package.", CliPath);
             return false;
+        }
+        if (!string.IsNullOrEmpty(LibTorchPackage))
+        {
+            string? libTorch = LibTorchLocator.Find(LibTorchPackage!, PackageFolders);
+            if (libTorch is null)
+            {
+                Log.LogError(null, "MB1000", null, null, 0, 0, 0, 0,
+                    "The {0} package was not found in the NuGet package folders ({1}). Hint: run `dotnet restore`; ModelBuild depends on it for compression.",
+                    LibTorchPackage, PackageFolders);
+                return false;
+            }
+            EnvironmentVariables = [.. EnvironmentVariables ?? [], LibTorchLocator.Variable + "=" + libTorch];
         }
         return base.ValidateParameters();
     }

@@ -48,6 +48,19 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     }
 
     [Fact]
+    public void Compression_without_libtorch_is_MB1004_with_a_hint()
+    {
+        using var empty = new RepoPaths.TempDir();
+        File.WriteAllText(empty.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        var r = ProcessRunner.CliWith(new Dictionary<string, string> { ["MODELBUILD_LIBTORCH_DIR"] = empty.Path },
+            "compress", RepoPaths.FixtureModel, "--spec", empty.File("q4.yaml"), "-o", empty.File("x.mbpack"), "--no-cache");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error MB1004", r.StdErr);
+        Assert.Contains("Hint:", r.StdErr);
+        Assert.False(File.Exists(empty.File("x.mbpack")));
+    }
+
+    [Fact]
     public void Verify_passes_then_fails_after_a_byte_is_changed()
     {
         Assert.Equal(0, ProcessRunner.Cli("verify", _pack.Path).ExitCode);

@@ -6,6 +6,7 @@ public static class ErrorCodes
     public const string ModelNotFound = "MB1001";
     public const string InvalidCheckpoint = "MB1002";
     public const string UnsupportedArchitecture = "MB1003";
+    public const string ComputeEngineMissing = "MB1004";
     public const string SpecNotFound = "MB1100";
     public const string SpecSyntax = "MB1101";
     public const string SpecUnknownKey = "MB1102";

@@ -35,10 +35,14 @@ public static class TorchSharpLoader
     {
         if (!OperatingSystem.IsLinux()) { Mode = "not-linux"; return; }
         string nativeDir = FindNativeDirectory();
-        // Dependencies first, by full path, so the patched copy (living elsewhere) resolves them by soname.
+        string libTorchDir = LibTorchDirectory(nativeDir);
+        if (!File.Exists(Path.Combine(libTorchDir, "libtorch_cpu.so")))
+            throw MissingLibTorch($"libtorch (libtorch_cpu.so) is not in {libTorchDir}.");
+        // Dependencies first, by full path, so the patched copy (living elsewhere) and a libLibTorchSharp.so
+        // in another directory than libtorch (the NuGet package's tools folder) resolve them by soname.
         foreach (var dep in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
         {
-            var p = Path.Combine(nativeDir, dep);
+            var p = Path.Combine(libTorchDir, dep);
             if (File.Exists(p)) NativeLibrary.Load(p);
         }
         string stock = Path.Combine(nativeDir, "libLibTorchSharp.so");
@@ -86,6 +90,27 @@ public static class TorchSharpLoader
         File.Move(temp, target, overwrite: true);
         return target;
     }
+
+    /// <summary>
+    /// Where libtorch's own libraries are: <see cref="LibTorchDirectoryVariable"/> when set (the ModelBuild
+    /// package ships without libtorch and points it at the libtorch-cpu-linux-x64 package in the NuGet cache),
+    /// else beside libLibTorchSharp.so.
+    /// </summary>
+    private static string LibTorchDirectory(string nativeDir)
+    {
+        string? fromEnvironment = Environment.GetEnvironmentVariable(LibTorchDirectoryVariable);
+        if (string.IsNullOrEmpty(fromEnvironment)) return nativeDir;
+        if (!File.Exists(Path.Combine(fromEnvironment, "libtorch_cpu.so")))
+            throw MissingLibTorch($"{LibTorchDirectoryVariable}={fromEnvironment} has no libtorch_cpu.so.");
+        return fromEnvironment;
+    }
+
+    private static Diagnostics.ModelBuildException MissingLibTorch(string message) =>
+        new(Diagnostics.ErrorCodes.ComputeEngineMissing, message + " Compression needs libtorch.",
+            hint: $"run `dotnet restore` (the ModelBuild package depends on libtorch-cpu-linux-x64), or set {LibTorchDirectoryVariable} to the directory holding libtorch_cpu.so.");
+
+    /// <summary>Environment variable naming the directory holding libtorch_cpu.so, libc10.so and libtorch.so.</summary>
+    public const string LibTorchDirectoryVariable = "MODELBUILD_LIBTORCH_DIR";
 
     private static string FindNativeDirectory()
     {

@@ -20,6 +20,13 @@ public static class DecodeBenchmark
         public double BandwidthShare => AchievedGBps / MemoryBandwidthGBps;
     }
 
+    /// <summary>Measures prefill and decode speed and the share of memory bandwidth decode achieves.</summary>
+    /// <param name="model">The loaded model.</param>
+    /// <param name="threads">Worker threads for the products.</param>
+    /// <param name="promptTokens">Prefill prompt length (512: llama-bench's pp512).</param>
+    /// <param name="decodeTokens">Tokens decoded per repeat.</param>
+    /// <param name="repeats">Repeats; the best is reported.</param>
+    /// <param name="log">Progress lines.</param>
     /// <param name="decodeDepth">Tokens already in the cache when decode starts (0: an empty context, as llama-bench's tg).</param>
     public static Result Run(CausalLanguageModel model, int threads, int promptTokens = 512, int decodeTokens = 64, int repeats = 3, Action<string>? log = null,
         int decodeDepth = 0)

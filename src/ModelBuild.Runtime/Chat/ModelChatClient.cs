@@ -13,8 +13,10 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
 {
     private readonly ChatTemplate _template = ChatTemplate.Detect(model.Manifest.TokenizerConfigJson);
 
+    /// <summary>The chat layout recognised from the model's tokenizer_config.json.</summary>
     public ChatTemplate Template => _template;
 
+    /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var text = new System.Text.StringBuilder();
@@ -22,6 +24,7 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, text.ToString().Trim())) { ModelId = modelId, FinishReason = ChatFinishReason.Stop };
     }
 
+    /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -44,6 +47,7 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
         };
     }
 
+    /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
         : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("ModelBuild", null, modelId)
@@ -51,6 +55,7 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
         : serviceType.IsInstanceOfType(model) ? model
         : null;
 
+    /// <summary>Disposes the model when this client owns it.</summary>
     public void Dispose()
     {
         if (ownsModel) model.Dispose();

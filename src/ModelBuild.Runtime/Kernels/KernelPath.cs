@@ -11,14 +11,21 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 public enum KernelPath
 {
+    /// <summary>CUDA when a GPU is present, else the best CPU path this processor supports.</summary>
     Auto,
+    /// <summary>Plain C# with float activations: the reference the other paths are checked against.</summary>
     Scalar,
+    /// <summary>AVX2 integer kernels (int8 activations).</summary>
     Avx2,
+    /// <summary>AVX-512 integer kernels (int8 activations).</summary>
     Avx512,
+    /// <summary>ILGPU kernels: on a CUDA GPU when present, else ILGPU's CPU accelerator (slow; for checking).</summary>
     Ilgpu,
+    /// <summary>ILGPU kernels on a CUDA GPU; an error when none is present.</summary>
     Cuda,
 }
 
+/// <summary>Which <see cref="KernelPath"/>s this machine supports, and what Auto resolves to.</summary>
 public static class KernelPaths
 {
     public static bool IsSupported(KernelPath path) => path switch
