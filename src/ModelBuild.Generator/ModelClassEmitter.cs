@@ -14,7 +14,7 @@ internal static class ModelClassEmitter
         sb.Append($$"""
 /// <summary>
 /// The compressed model packed in <c>{{b.PackFile}}</c>: {{b.ModelType}}, {{b.LayerCount}} layers, hidden size {{b.HiddenSize}},
-/// {{b.AttentionHeads}} attention heads ({{b.KeyValueHeads}} key/value heads), vocabulary {{b.VocabSize}}, context {{b.ContextLength}} tokens.
+/// {{b.AttentionHeads}} attention heads ({{b.KeyValueHeads}} key/value heads), vocabulary {{b.VocabSize}}, context {{b.ContextLength}} tokens{{Facts(b)}}
 /// </summary>
 [global::System.CodeDom.Compiler.GeneratedCode("ModelBuild.Generator", "0.1.0")]
 public sealed partial class {{b.ClassName}} : global::System.IDisposable
@@ -81,4 +81,25 @@ public sealed partial class {{b.ClassName}} : global::System.IDisposable
 """);
         return sb.ToString();
     }
+
+    /// <summary>Size and compression facts for the class's doc comment (the report's, once the build has compressed).</summary>
+    private static string Facts(ModelBinding b)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        if (b.Parameters > 0)
+            sb.Append(", ").Append(b.Parameters >= 1_000_000_000 ? string.Format(inv, "{0:F2} B", b.Parameters / 1e9) : string.Format(inv, "{0:F2} M", b.Parameters / 1e6)).Append(" parameters");
+        sb.Append('.');
+        if (b.Compression is not null)
+        {
+            sb.Append("\n/// <para>Compression: ").Append(Xml(b.Compression));
+            if (b.ZeroFraction > 0) sb.Append(string.Format(inv, "; {0:0.#} % of the projection weights are zero", b.ZeroFraction * 100));
+            if (b.PackBytes > 0) sb.Append(string.Format(inv, "; pack {0:F2} MiB", b.PackBytes / 1048576.0));
+            sb.Append(".</para>");
+        }
+        if (b.Perplexity is not null) sb.Append("\n/// <para>Perplexity: ").Append(Xml(b.Perplexity)).Append(".</para>");
+        return sb.ToString();
+    }
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

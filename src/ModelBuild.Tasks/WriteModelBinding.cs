@@ -11,6 +11,8 @@ public sealed class WriteModelBinding : ModelBuildToolTask
     public string? Namespace { get; set; }
     [Required] public string PackFileName { get; set; } = "";
     [Required] public string OutputFile { get; set; } = "";
+    /// <summary>The compression report, when the build made one: its facts go into the generated doc comments.</summary>
+    public string? ReportFile { get; set; }
     /// <summary>The pack is embedded in the assembly (Embed="true" on the item) rather than copied beside it.</summary>
     public bool Embed { get; set; }
 
@@ -22,6 +24,7 @@ public sealed class WriteModelBinding : ModelBuildToolTask
         if (!string.IsNullOrEmpty(Namespace)) b.AppendSwitchIfNotNull("--namespace ", Namespace);
         b.AppendSwitchIfNotNull("--pack-file ", PackFileName);
         if (Embed) b.AppendSwitch("--embed");
+        b.AppendSwitchIfNotNull("--report ", ReportFile);
         b.AppendSwitchIfNotNull("-o ", OutputFile);
     }
 

@@ -63,6 +63,9 @@ public class BuildTests
         Assert.Contains("block 6/6", first.StdOut);
         string output = dir.File("bin/Debug/net10.0");
         Assert.True(File.Exists(Path.Combine(output, "tiny-fortunes.mbpack")), "the pack is copied to the output directory");
+        string binding = Directory.GetFiles(dir.Path, "*.mbbinding", SearchOption.AllDirectories).Single();
+        Assert.Contains("compression=quantize rtn int4 g128", File.ReadAllText(binding)); // the report's facts reach the generated docs
+        Assert.Contains("pack_bytes=", File.ReadAllText(binding));
 
         var run = ProcessRunner.Run("dotnet", new[] { Path.Combine(output, "App.dll") }, output);
         Assert.True(run.ExitCode == 0, run.All);
@@ -82,6 +85,7 @@ public class BuildTests
         var third = Build(dir);
         Assert.True(third.ExitCode == 0, third.All);
         Assert.Contains("block 6/6", third.StdOut);
+        Assert.Contains("compression=quantize rtn int8 g128", File.ReadAllText(binding));
     }
 
     [Fact]
@@ -100,10 +104,14 @@ public class BuildTests
     {
         using var dir = new RepoPaths.TempDir();
         WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
-        var r = Build(dir, "-p:DesignTimeBuild=true", "-t:ModelBuildWriteBindings;ModelBuildCompress");
+        // A whole build in design-time mode: Program.cs compiles only if the generator produced FortuneModel.
+        var r = Build(dir, "-p:DesignTimeBuild=true");
         Assert.True(r.ExitCode == 0, r.All);
-        Assert.NotEmpty(Directory.GetFiles(dir.Path, "*.mbbinding", SearchOption.AllDirectories));
+        string binding = Directory.GetFiles(dir.Path, "*.mbbinding", SearchOption.AllDirectories).Single();
+        Assert.DoesNotContain("compression=", File.ReadAllText(binding)); // made from config.json alone
+        Assert.True(File.Exists(dir.File("bin/Debug/net10.0/App.dll")));
         Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
+        Assert.DoesNotContain("block 1/6", r.StdOut);
     }
 
     [Fact]

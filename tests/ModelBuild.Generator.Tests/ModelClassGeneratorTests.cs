@@ -59,6 +59,32 @@ public class ModelClassGeneratorTests
     }
 
     [Fact]
+    public void The_class_doc_comment_carries_the_report_facts_as_valid_xml()
+    {
+        string binding = Binding() + "\nparameters=1433856\ncompression=sparsify sparsegpt 2:4, then quantize gptq int4 g128 asym\npack_bytes=4729000"
+            + "\nzero_fraction=0.5\nperplexity=52.536 on eval.txt (original 50.527, +3.98 %) <&>\n";
+        var (driver, _, diagnostics) = Run(new InMemoryText("/obj/tiny.mbbinding", binding));
+        Assert.Empty(diagnostics);
+        var tree = Assert.Single(driver.GetRunResult().GeneratedTrees);
+        string code = tree.ToString();
+        Assert.Contains("1.43 M parameters.", code);
+        Assert.Contains("<para>Compression: sparsify sparsegpt 2:4, then quantize gptq int4 g128 asym; 50 % of the projection weights are zero; pack 4.51 MiB.</para>", code);
+        Assert.Contains("<para>Perplexity: 52.536 on eval.txt (original 50.527, +3.98 %) &lt;&amp;&gt;.</para>", code);
+        // The comment must be well-formed XML, or the compiler warns (CS1570) in projects that generate documentation.
+        var parsed = CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(documentationMode: DocumentationMode.Diagnose));
+        Assert.DoesNotContain(parsed.GetDiagnostics(), d => d.Severity >= DiagnosticSeverity.Warning);
+    }
+
+    [Fact]
+    public void Without_a_report_the_doc_comment_has_no_compression_facts()
+    {
+        var (driver, _, _) = Run(new InMemoryText("/obj/tiny.mbbinding", Binding()));
+        string code = driver.GetRunResult().GeneratedTrees.Single().ToString();
+        Assert.DoesNotContain("<para>", code);
+        Assert.Contains("context 512 tokens.", code);
+    }
+
+    [Fact]
     public void Other_additional_files_are_ignored()
     {
         var (driver, _, diagnostics) = Run(new InMemoryText("/x/readme.txt", "class_name=Nope"));

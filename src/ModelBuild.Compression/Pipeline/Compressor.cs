@@ -61,10 +61,12 @@ public sealed class Compressor(Action<string>? log = null)
         // With a gate, the pack is written beside the target and moved into place only once it passes.
         string packPath = spec?.Gates is null ? outputPath : outputPath + ".ungated";
         using var writer = new PackWriter(packPath);
+        long parameters = 0, zeroWeights = 0, linearWeights = 0;
         for (int i = 0; i < shapes.Count; i++)
         {
             var (name, shape) = shapes[i];
             float[] data = checkpoint.ReadTensor(name, shape);
+            parameters += data.Length;
             LayerResult? layer = precomputed?.GetValueOrDefault(name);
             if (layer is null && shape.Length == 2 && stages.Any(st => LayerSelector.Matches(name, st.Targets, st.Ignore)))
             {
@@ -103,6 +105,8 @@ public sealed class Compressor(Action<string>? log = null)
                 }
                 if (layer.RelativeOutputError is double e) layerReport["relative_output_error"] = Math.Round(e, 6);
                 if (layer.Sparsity is not null) layerReport["zero_fraction"] = Math.Round(layer.ZeroFraction, 6);
+                linearWeights += data.Length;
+                zeroWeights += layer.Sparsity is null ? 0 : (long)Math.Round(layer.ZeroFraction * data.Length);
                 if (layer.DampRaisedTo is double d) layerReport["damp_raised_to"] = d;
                 layerErrors.Add(layerReport);
             }
@@ -123,6 +127,9 @@ public sealed class Compressor(Action<string>? log = null)
             ["stages"] = new JsonArray(stages.Select(s => (JsonNode)JsonValue.Create(Describe(s))).ToArray()),
             ["layers"] = layerErrors,
             ["compress_seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
+            ["parameters"] = parameters,
+            // Over the compressed projections: the fraction of their weights pruned to zero.
+            ["zero_fraction"] = linearWeights == 0 ? 0.0 : Math.Round((double)zeroWeights / linearWeights, 4),
         };
         var manifest = new PackManifest
         {
@@ -148,7 +155,9 @@ public sealed class Compressor(Action<string>? log = null)
             }
             File.Move(packPath, outputPath, overwrite: true);
         }
-        return new Result(outputPath, new FileInfo(outputPath).Length, report);
+        long packBytes = new FileInfo(outputPath).Length;
+        report["pack_bytes"] = packBytes;
+        return new Result(outputPath, packBytes, report);
     }
 
     private static byte[] ToHalfBytes(float[] data)
