@@ -62,6 +62,10 @@ public sealed partial class {{b.ClassName}} : global::System.IDisposable
     public global::System.Collections.Generic.IAsyncEnumerable<string> GenerateStreamingAsync(string prompt, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
         _model.GenerateStreamingAsync(prompt, options, cancellationToken);
 
+    /// <summary>Replies to a conversation, laid out with the model's chat template (from tokenizer_config.json; a plain transcript when it has none).</summary>
+    public string Chat(global::System.Collections.Generic.IEnumerable<global::Microsoft.Extensions.AI.ChatMessage> messages, global::ModelBuild.Runtime.GenerationOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default) =>
+        _model.Chat(global::System.Linq.Enumerable.Select(messages, m => (m.Role.Value, m.Text)), options, cancellationToken);
+
     /// <summary>This model as a Microsoft.Extensions.AI chat client (the conversation laid out with the model's chat template).</summary>
     public global::Microsoft.Extensions.AI.IChatClient AsChatClient() => new global::ModelBuild.Runtime.Chat.ModelChatClient(_model, "{{b.ClassName}}");
 

@@ -27,6 +27,27 @@ public sealed class CausalLanguageModel : IDisposable
     public string PackPath => _pack.Path;
     internal PackReader Pack => _pack;
 
+    /// <summary>The chat layout recognised from the model's tokenizer_config.json (a plain transcript when it has none).</summary>
+    public ModelBuild.Runtime.Chat.ChatTemplate ChatTemplate => _chatTemplate ??= ModelBuild.Runtime.Chat.ChatTemplate.Detect(Manifest.TokenizerConfigJson);
+    private ModelBuild.Runtime.Chat.ChatTemplate? _chatTemplate;
+
+    /// <summary>
+    /// Replies to a conversation of (role, text) turns — roles "system", "user", "assistant" — laid out with the
+    /// model's <see cref="ChatTemplate"/>; generation also stops at the template's end-of-turn markers.
+    /// </summary>
+    public string Chat(IEnumerable<(string Role, string Text)> messages, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (prompt, chatOptions) = ChatPrompt(messages, options);
+        return Generate(prompt, chatOptions, cancellationToken).Trim();
+    }
+
+    /// <summary>The prompt for a conversation and the options with the template's stop sequences added.</summary>
+    internal (string Prompt, GenerationOptions Options) ChatPrompt(IEnumerable<(string Role, string Text)> messages, GenerationOptions? options)
+    {
+        options ??= new GenerationOptions();
+        return (ChatTemplate.Format(messages), options with { StopSequences = [.. ChatTemplate.StopSequences, .. options.StopSequences] });
+    }
+
     /// <summary>The CPU kernels sessions use (resolved: never Auto).</summary>
     public KernelPath KernelPath { get; }
 

@@ -36,6 +36,19 @@ public class ChatClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Chat_replies_as_the_chat_client_does_and_stops_at_the_turn_marker()
+    {
+        var turns = new[] { ("system", "You tell fortunes."), ("user", "What does tomorrow hold?") };
+        string reply = _model.Chat(turns, new GenerationOptions { MaxTokens = 40, Temperature = 0 });
+        var response = await new ModelChatClient(_model, "fixture").GetResponseAsync(
+            [new ChatMessage(ChatRole.System, "You tell fortunes."), new ChatMessage(ChatRole.User, "What does tomorrow hold?")],
+            new ChatOptions { MaxOutputTokens = 40, Temperature = 0 });
+        Assert.Equal(response.Text, reply);
+        foreach (string stop in _model.ChatTemplate.StopSequences) Assert.DoesNotContain(stop, reply);
+        Assert.Equal(_model.Generate(_model.ChatTemplate.Format(turns), new GenerationOptions { MaxTokens = 40, Temperature = 0, StopSequences = _model.ChatTemplate.StopSequences }).Trim(), reply);
+    }
+
+    [Fact]
     public async Task Cancelling_the_async_stream_stops_generation()
     {
         using var cts = new CancellationTokenSource();

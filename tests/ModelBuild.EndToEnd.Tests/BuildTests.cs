@@ -39,6 +39,7 @@ public class BuildTests
             IChatClient chat = model.AsChatClient();
             var reply = await chat.GetResponseAsync("Tell me a fortune.", new ChatOptions { MaxOutputTokens = 8, Temperature = 0 });
             Console.WriteLine("chat=" + reply.Text.Length);
+            Console.WriteLine("chat2=" + model.Chat([new ChatMessage(ChatRole.User, "Tell me a fortune.")], new() { MaxTokens = 8, Temperature = 0 }).Length);
             using var scalar = FortuneModel.Load(new ModelBuild.Runtime.LoadOptions { Kernels = ModelBuild.Runtime.Kernels.KernelPath.Scalar });
             Console.WriteLine("same=" + (scalar.Generate("The meaning of life is", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 12, Temperature = 0 })
                 == model.Generate("The meaning of life is", new ModelBuild.Runtime.GenerationOptions { MaxTokens = 12, Temperature = 0 })));
@@ -73,6 +74,7 @@ public class BuildTests
         string text = run.StdOut[(run.StdOut.IndexOf("text=", StringComparison.Ordinal) + "text=".Length)..].Trim();
         Assert.True(text.Length > 10, run.StdOut);
         Assert.Matches(@"chat=[1-9]\d*", run.StdOut); // the generated class plugs into Microsoft.Extensions.AI
+        Assert.Matches(@"chat2=\d+", run.StdOut); // and has a Chat method of its own
         Assert.Contains("same=True", run.StdOut); // LoadOptions picks the kernels; greedy text agrees
 
         var second = Build(dir);

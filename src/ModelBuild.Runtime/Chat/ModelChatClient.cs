@@ -11,10 +11,8 @@ namespace ModelBuild.Runtime.Chat;
 /// </summary>
 public sealed class ModelChatClient(CausalLanguageModel model, string modelId, bool ownsModel = false) : IChatClient
 {
-    private readonly ChatTemplate _template = ChatTemplate.Detect(model.Manifest.TokenizerConfigJson);
-
     /// <summary>The chat layout recognised from the model's tokenizer_config.json.</summary>
-    public ChatTemplate Template => _template;
+    public ChatTemplate Template => model.ChatTemplate;
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -28,8 +26,8 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        string prompt = _template.Format(messages.Select(m => (m.Role.Value, m.Text)));
-        await foreach (var piece in model.GenerateStreamingAsync(prompt, Options(options), cancellationToken).ConfigureAwait(false))
+        var (prompt, generation) = model.ChatPrompt(messages.Select(m => (m.Role.Value, m.Text)), Options(options));
+        await foreach (var piece in model.GenerateStreamingAsync(prompt, generation, cancellationToken).ConfigureAwait(false))
             yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ModelId = modelId };
     }
 
@@ -43,7 +41,7 @@ public sealed class ModelChatClient(CausalLanguageModel model, string modelId, b
             TopK = o?.TopK ?? defaults.TopK,
             TopP = o?.TopP ?? defaults.TopP,
             Seed = o?.Seed is long seed ? (int)seed : defaults.Seed,
-            StopSequences = [.. _template.StopSequences, .. o?.StopSequences ?? []],
+            StopSequences = [.. o?.StopSequences ?? []],
         };
     }
 
