@@ -1,11 +1,8 @@
-using ModelBuild.Compression.Diagnostics;
 using ModelBuild.Compression.Ingestion;
 using ModelBuild.Compression.Pipeline;
 using ModelBuild.Compression.Spec;
-using ModelBuild.Format.Config;
 using ModelBuild.Format.Pack;
-using ModelBuild.Runtime;
-using ModelBuild.Runtime.Tokenization;
+using ModelBuild.Fuzzing;
 using ModelBuild.Tests;
 
 namespace ModelBuild.Compression.Tests;
@@ -13,8 +10,8 @@ namespace ModelBuild.Compression.Tests;
 /// <summary>
 /// Mutation fuzzing of every reader of untrusted input: valid files with random byte flips, truncations,
 /// insertions and huge length fields must fail with the reader's own error type, never crash, hang or
-/// allocate before checking sizes. (A managed stand-in for the libFuzzer harnesses the reliability issue
-/// asks for; each iteration's seed is in the failure message so a crash reproduces.)
+/// allocate before checking sizes. Each iteration's seed is in the failure message so a crash reproduces. The
+/// coverage-guided fuzzing (SharpFuzz + AFL++) is tools/Fuzzing/fuzz.sh; what it found is replayed here too.
 /// </summary>
 public class MutationFuzzTests
 {
@@ -49,18 +46,15 @@ public class MutationFuzzTests
         [6] = [48, 2601],    // YamlDotNet scanner/loader: InvalidOperationException, ArgumentException
     };
 
-    private static void Fuzz(byte[] seed, int salt, Action<byte[]> read, params Type[] allowed)
+    private static void Fuzz(byte[] seed, int salt, string targetName, Func<byte[], byte[]>? embed = null)
     {
+        var target = FuzzTargets.Find(targetName);
         foreach (int i in Enumerable.Range(0, Iterations).Concat(FoundCrashes.GetValueOrDefault(salt, [])))
         {
             var rng = new Random(salt * 100_000 + i);
             var input = Mutate(seed, rng);
-            try { read(input); }
-            catch (Exception e) when (allowed.Any(t => t.IsInstanceOfType(e))) { }
-            catch (Exception e)
-            {
-                Assert.Fail($"iteration {i} (seed {salt * 100_000 + i}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
-            }
+            if (!target.TryRead(embed is null ? input : embed(input), out var crash))
+                Assert.Fail($"iteration {i} (seed {salt * 100_000 + i}): {crash!.GetType().Name}: {crash.Message}\n{crash.StackTrace}");
         }
     }
 
@@ -70,13 +64,7 @@ public class MutationFuzzTests
         using var dir = new RepoPaths.TempDir();
         SafetensorsWriter.Write(dir.File("seed.safetensors"),
             [("a", [2, 3], [1, 2, 3, 4, 5, 6]), ("b", [4], [0.5f, 1, 2, 3])], TensorDType.F16);
-        var seed = File.ReadAllBytes(dir.File("seed.safetensors"));
-        Fuzz(seed, 1, bytes =>
-        {
-            File.WriteAllBytes(dir.File("x.safetensors"), bytes);
-            var file = SafetensorsFile.Open(dir.File("x.safetensors"));
-            foreach (var name in file.Entries.Keys) file.ReadFloat(name);
-        }, typeof(InvalidDataException), typeof(KeyNotFoundException));
+        Fuzz(File.ReadAllBytes(dir.File("seed.safetensors")), 1, "safetensors");
     }
 
     /// <summary>The bytes of a fixture pack compressed with <paramref name="spec"/> (its text lands in the manifest, so seeds depend on it).</summary>
@@ -90,12 +78,7 @@ public class MutationFuzzTests
     public void Pack_reader_and_runtime_loader()
     {
         using var dir = new RepoPaths.TempDir();
-        var seed = SeedPack(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
-        Fuzz(seed, 2, bytes =>
-        {
-            File.WriteAllBytes(dir.File("x.mbpack"), bytes);
-            CausalLanguageModel.Load(dir.File("x.mbpack")).Dispose();
-        }, typeof(PackFormatException));
+        Fuzz(SeedPack(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n"), 2, "pack");
     }
 
     [Fact]
@@ -106,39 +89,37 @@ public class MutationFuzzTests
         var seed = SeedPack(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128, outliers: 0 }\n");
         long manifestOffset;
         using (var pack = PackReader.Open(dir.File("seed.mbpack"))) manifestOffset = pack.Header.ManifestOffset;
-        // Mutate only the manifest (JSON), where the structure lives.
-        var manifest = seed[(int)manifestOffset..];
-        Fuzz(manifest, 3, mutated =>
+        // Mutate only the manifest (JSON), where the structure lives, keeping the header consistent with its length.
+        Fuzz(seed[(int)manifestOffset..], 3, "pack-unverified", mutated =>
         {
             var bytes = seed[..(int)manifestOffset].Concat(mutated).ToArray();
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(40), mutated.Length); // keep the header consistent
-            File.WriteAllBytes(dir.File("x.mbpack"), bytes);
-            CausalLanguageModel.Load(dir.File("x.mbpack"), verifyChecksums: false).Dispose();
-        }, typeof(PackFormatException));
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(40), mutated.Length);
+            return bytes;
+        });
     }
 
     [Fact]
-    public void Config_json()
-    {
-        var seed = File.ReadAllBytes(Path.Combine(RepoPaths.FixtureModel, "config.json"));
-        Fuzz(seed, 4, bytes => LlamaConfig.Parse(System.Text.Encoding.UTF8.GetString(bytes)), typeof(FormatException), typeof(NotSupportedException));
-    }
+    public void Config_json() => Fuzz(File.ReadAllBytes(Path.Combine(RepoPaths.FixtureModel, "config.json")), 4, "config");
 
     [Fact]
-    public void Tokenizer_json()
-    {
-        var seed = File.ReadAllBytes(Path.Combine(RepoPaths.FixtureModel, "tokenizer.json"));
-        Fuzz(seed, 5, bytes => ModelTokenizer.FromJson(System.Text.Encoding.UTF8.GetString(bytes), 1, 2).Encode("Hello there."),
-            typeof(FormatException), typeof(NotSupportedException));
-    }
+    public void Tokenizer_json() => Fuzz(File.ReadAllBytes(Path.Combine(RepoPaths.FixtureModel, "tokenizer.json")), 5, "tokenizer");
 
     [Fact]
-    public void Spec_yaml()
+    public void Spec_yaml() => Fuzz(System.Text.Encoding.UTF8.GetBytes(
+        "calibration: { text: calib.txt, samples: 16, sequence_length: 128, seed: 0 }\n" +
+        "stages:\n  - sparsify: { method: sparsegpt, pattern: \"2:4\" }\n  - quantize: { method: gptq, bits: 4, group_size: 128, act_order: true }\n" +
+        "gates: { eval_text: eval.txt, max_perplexity_increase: 0.1 }\n"), 6, "spec");
+
+    public static TheoryData<string> Targets => [.. FuzzTargets.All.Select(t => t.Name)];
+
+    /// <summary>Inputs AFL++ found crashing a reader (tools/Fuzzing/fuzz.sh), kept as regressions.</summary>
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void Crashes_found_by_coverage_guided_fuzzing_are_rejected_properly(string targetName)
     {
-        var seed = System.Text.Encoding.UTF8.GetBytes(
-            "calibration: { text: calib.txt, samples: 16, sequence_length: 128, seed: 0 }\n" +
-            "stages:\n  - sparsify: { method: sparsegpt, pattern: \"2:4\" }\n  - quantize: { method: gptq, bits: 4, group_size: 128, act_order: true }\n" +
-            "gates: { eval_text: eval.txt, max_perplexity_increase: 0.1 }\n");
-        Fuzz(seed, 6, bytes => SpecParser.Parse(System.Text.Encoding.UTF8.GetString(bytes), "fuzz.yaml"), typeof(ModelBuildException));
+        var target = FuzzTargets.Find(targetName);
+        string dir = Path.Combine(RepoPaths.Root, "tools", "Fuzzing", "regressions", targetName);
+        foreach (string file in Directory.Exists(dir) ? Directory.GetFiles(dir) : [])
+            Assert.True(target.TryRead(File.ReadAllBytes(file), out var crash), $"{file}: {crash}");
     }
 }

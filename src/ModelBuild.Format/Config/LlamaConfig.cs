@@ -40,6 +40,17 @@ public sealed record LlamaConfig
         {
             throw new FormatException($"{sourceName}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
         }
+        // JsonNode's accessors throw InvalidOperationException for values of the wrong kind and ArgumentException for
+        // duplicate properties (found by fuzzing); both are malformed input.
+        try { return FromObject(root, sourceName); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new FormatException($"{sourceName}: {e.Message}", e);
+        }
+    }
+
+    private static LlamaConfig FromObject(JsonObject root, string sourceName)
+    {
         string modelType = Str(root, "model_type", sourceName) ?? "";
         if (!SupportedModelTypes.Contains(modelType))
             throw new NotSupportedException($"{sourceName}: model_type '{modelType}' is not supported; supported: {string.Join(", ", SupportedModelTypes)} (the Llama family).");
