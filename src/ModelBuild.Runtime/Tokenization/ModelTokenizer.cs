@@ -30,10 +30,24 @@ public sealed class ModelTokenizer
         VocabularySize = vocabSize;
     }
 
+    /// <summary>A byte-level BPE tokenizer from tokenizer.json.</summary>
+    /// <exception cref="FormatException">The file is malformed.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer is of a kind not supported.</exception>
     public static ModelTokenizer FromJson(string tokenizerJson, int bosId, int eosId)
     {
         using var doc = ParseJson(tokenizerJson);
-        var root = doc.RootElement;
+        // System.Text.Json reports values of the wrong kind as InvalidOperationException, missing properties as
+        // KeyNotFoundException and short arrays as IndexOutOfRangeException; the tokenizer library reports bad
+        // vocabularies and merges as InvalidOperationException or ArgumentException. All found by fuzzing; all malformed input.
+        try { return FromRoot(doc.RootElement, bosId, eosId); }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw new FormatException($"tokenizer.json: {e.Message}", e);
+        }
+    }
+
+    private static ModelTokenizer FromRoot(JsonElement root, int bosId, int eosId)
+    {
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
             throw new FormatException("tokenizer.json: 'model' is missing.");
         string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
@@ -64,12 +78,8 @@ public sealed class ModelTokenizer
             SpecialTokens = specials,
             PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled), specials),
         };
-        BpeTokenizer tokenizer;
-        // The tokenizer library reports bad vocabularies and merges as InvalidOperationException; found by fuzzing.
-        try { tokenizer = BpeTokenizer.Create(options); }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
-        { throw new FormatException($"tokenizer.json: the BPE vocabulary or merges are invalid: {e.Message}", e); }
-        return new ModelTokenizer(tokenizer, specials, bosId, eosId, vocab.Values.Max() + 1);
+        if (vocab.Count == 0) throw new FormatException("tokenizer.json: the vocabulary is empty.");
+        return new ModelTokenizer(BpeTokenizer.Create(options), specials, bosId, eosId, vocab.Values.Max() + 1);
     }
 
     private static JsonDocument ParseJson(string json)
