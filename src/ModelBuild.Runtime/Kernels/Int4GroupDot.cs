@@ -23,6 +23,7 @@ public static unsafe class Int4GroupDot
             var groupAcc = Vector512<float>.Zero;
             for (int i = 0; i < perGroup; i++)
             {
+                StreamPrefetch.Ahead(q);
                 var w = Vector512.Load(q);
                 var lo = w & mask;
                 var hi = Vector512.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask;
@@ -51,6 +52,7 @@ public static unsafe class Int4GroupDot
             var groupAcc = Vector256<float>.Zero;
             for (int i = 0; i < perGroup; i++)
             {
+                StreamPrefetch.Ahead(q);
                 for (int half = 0; half < 2; half++)
                 {
                     // Bytes 32h..32h+31 hold even columns at nibble-order 32h+k (low) and odd ones at 64+32h+k (high).

@@ -20,6 +20,7 @@ public static unsafe class Int8GroupDot
             var groupAcc = Vector512<float>.Zero;
             for (int end = b + perGroup; b < end; b++)
             {
+                StreamPrefetch.Ahead(q + b * 32);
                 var w = Avx512BW.ConvertToVector512Int16(Vector256.Load(q + b * 32));
                 var a = Avx512BW.ConvertToVector512Int16(Vector256.Load(x + b * 32));
                 var lanes = Avx512BW.MultiplyAddAdjacent(w, a);
@@ -41,6 +42,7 @@ public static unsafe class Int8GroupDot
             var groupAcc = Vector256<float>.Zero;
             for (int end = b + perGroup; b < end; b++)
             {
+                StreamPrefetch.Ahead(q + b * 32);
                 var lanes = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
                                 System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(q + b * 32)),
                                 System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(Vector128.Load(x + b * 32)))
