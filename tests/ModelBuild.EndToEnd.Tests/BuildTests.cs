@@ -101,6 +101,22 @@ public class BuildTests
         Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
     }
 
+    [Theory]
+    [InlineData("Include=\"no/such/model\" Spec=\"model.compress.yaml\"", "MB1001", "no/such/model")]
+    [InlineData("Include=\"{model}\"", "MB1100", "has no Spec metadata")]
+    [InlineData("Include=\"{model}\" Spec=\"model.compress.yaml\" ClassName=\"9Lives\"", "MB2001", "not a C# identifier")]
+    public void Bad_items_are_MB_errors_at_the_project_file_and_nothing_is_compressed(string attributes, string code, string text)
+    {
+        using var dir = new RepoPaths.TempDir();
+        WriteProject(dir, "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        File.WriteAllText(dir.File("App.csproj"), ProjectXml($"<CompressedModel {attributes.Replace("{model}", RepoPaths.FixtureModel)} />"));
+        var r = Build(dir);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains($"{dir.File("App.csproj")} : error {code}", r.StdOut);
+        Assert.Contains(text, r.StdOut);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.mbpack", SearchOption.AllDirectories));
+    }
+
     [Fact]
     public void A_design_time_build_generates_the_binding_but_does_not_compress()
     {
