@@ -140,7 +140,7 @@ public sealed class CausalLanguageModel : IDisposable
     public IEnumerable<string> GenerateStreaming(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new GenerationOptions();
-        var session = CreateSession();
+        using var session = CreateSession();
         var sampler = new Sampler(options);
         var promptIds = new List<int> { Config.BosTokenId };
         promptIds.AddRange(Tokenizer.Encode(prompt));

@@ -13,7 +13,7 @@ public static class Evaluation
         window = Math.Min(window, model.Config.MaxPositionEmbeddings);
         int total = Math.Min(ids.Length, maxTokens);
         int vocab = model.Config.VocabSize;
-        var session = model.CreateSession(window);
+        using var session = model.CreateSession(window);
         double nll = 0;
         long count = 0;
         var logits = new float[window * vocab];

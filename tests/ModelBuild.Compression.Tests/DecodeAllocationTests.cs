@@ -23,7 +23,7 @@ public class DecodeAllocationTests
         new Compressor().Compress(cp, spec, dir.File("q4.mbpack"));
         using var model = CausalLanguageModel.Load(dir.File("q4.mbpack"));
         using var pool = new WorkerPool(2);
-        var session = model.CreateSession(256, pool);
+        using var session = model.CreateSession(256, pool);
         var logits = new float[model.Config.VocabSize];
         var token = new int[] { model.Config.BosTokenId };
         // Warm-up: per-thread scratch buffers, and tiered JIT (which recompiles hot methods in the background
@@ -36,17 +36,22 @@ public class DecodeAllocationTests
         }
         session.Reset();
 
-        long thread = GC.GetAllocatedBytesForCurrentThread();
-        long process = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 32; i++)
+        // Three windows of 32 tokens: this thread must allocate nothing in any; the whole process (the pool's
+        // worker, but also the JIT's background tier-up on a loaded machine) nearly nothing in the quietest one.
+        var processWindows = new List<long>();
+        for (int window = 0; window < 3; window++)
         {
-            token[0] = (i * 37) % model.Config.VocabSize;
-            session.Forward(token, logits);
+            long thread = GC.GetAllocatedBytesForCurrentThread();
+            long process = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 32; i++)
+            {
+                token[0] = (i * 37) % model.Config.VocabSize;
+                session.Forward(token, logits);
+            }
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - thread);
+            processWindows.Add(GC.GetTotalAllocatedBytes(precise: true) - process);
         }
-        long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread;
-        long processBytes = GC.GetTotalAllocatedBytes(precise: true) - process;
-        Assert.Equal(0, threadBytes);
-        // The pool's worker and the test host may allocate a little in the background; per token it must be nothing.
-        Assert.True(processBytes < 4096, $"{processBytes} bytes allocated across 32 decoded tokens");
+        long processBytes = processWindows.Min();
+        Assert.True(processBytes < 4096, $"{string.Join(", ", processWindows)} bytes allocated in windows of 32 decoded tokens");
     }
 }

@@ -33,7 +33,7 @@ public class ReferenceForwardTests
     {
         using var model = CausalLanguageModel.Load(pack, kernelPath: path);
         var logits = new float[ids.Length * model.Config.VocabSize];
-        var session = model.CreateSession();
+        using var session = model.CreateSession();
         // Two chunks, so the KV cache path is exercised as well as prefill.
         session.Forward(ids.AsSpan(0, 20), logits, allLogits: true);
         session.Forward(ids.AsSpan(20), logits.AsSpan(20 * model.Config.VocabSize), allLogits: true);
@@ -60,6 +60,10 @@ public class ReferenceForwardTests
         float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxDiff < Tolerance, $"max |logit difference| {maxDiff}");
         Assert.True(expected.Max() - expected.Min() > 5, "logits are not trivially flat");
+        // The whole forward as ILGPU kernels (CPU accelerator here), float activations like the scalar path.
+        var device = RuntimeLogits(dir.File("f16.mbpack"), ids, KernelPath.Ilgpu);
+        float deviceDiff = expected.Zip(device, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(deviceDiff < Tolerance, $"ILGPU: max |logit difference| {deviceDiff}");
     }
 
     [Fact]
@@ -77,6 +81,9 @@ public class ReferenceForwardTests
         var actual = RuntimeLogits(dir.File("q4.mbpack"), ids);
         float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(maxDiff < Tolerance, $"max |logit difference| {maxDiff}");
+        var device = RuntimeLogits(dir.File("q4.mbpack"), ids, KernelPath.Ilgpu);
+        float deviceDiff = expected.Zip(device, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(deviceDiff < Tolerance, $"ILGPU: max |logit difference| {deviceDiff}");
         var original = ReferenceLogits(cp, ids, (_, w) => w);
         float weightEffect = original.Zip(expected, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(weightEffect > 10 * Tolerance, "quantization should change the logits measurably");

@@ -36,7 +36,7 @@ public static class DecodeBenchmark
         promptTokens = Math.Min(promptTokens, context);
         if (decodeDepth + decodeTokens + 1 > context)
             throw new ArgumentException($"the model's context ({model.Config.MaxPositionEmbeddings}) is too short for {decodeTokens} decode tokens after {decodeDepth}.");
-        var session = model.CreateSession(context, pool);
+        using var session = model.CreateSession(context, pool);
         var rng = new Random(0);
         var prompt = Enumerable.Range(0, Math.Max(promptTokens, decodeDepth + 1)).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
         var logits = new float[model.Config.VocabSize];

@@ -20,6 +20,13 @@ public sealed class IlgpuDevice : IDisposable
     internal Action<Index2D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, int, int, int, int, int> GroupQuantized { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Dense { get; }
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> RmsNorm { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, int> AddBias { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Rope { get; }
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>, long> Store { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> Attention { get; }
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>> SwiGlu { get; }
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>> Add { get; }
 
     private static readonly Lazy<bool> _cudaAvailable = new(() =>
     {
@@ -47,6 +54,14 @@ public sealed class IlgpuDevice : IDisposable
         GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(IlgpuKernels.GroupQuantized);
         Dense = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.Dense);
+        RmsNorm = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuForwardKernels.RmsNorm);
+        AddBias = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int>(IlgpuForwardKernels.AddBias);
+        Rope = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuForwardKernels.Rope);
+        Store = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, long>(IlgpuForwardKernels.Store);
+        Attention = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            int, int, int, int, int>(IlgpuForwardKernels.Attention);
+        SwiGlu = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(IlgpuForwardKernels.SwiGlu);
+        Add = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(IlgpuForwardKernels.Add);
     }
 
     /// <summary>CUDA if present; otherwise the CPU accelerator unless <paramref name="requireCuda"/>.</summary>

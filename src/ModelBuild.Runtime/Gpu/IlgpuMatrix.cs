@@ -7,7 +7,8 @@ namespace ModelBuild.Runtime.Gpu;
 
 /// <summary>
 /// A pack matrix copied to an ILGPU device once (codes stay packed; scales and zero points as f32), multiplied
-/// there. Activations go up and results come back per call: the rest of the forward stays on the CPU.
+/// there. Through <see cref="IWeightMatrix"/> activations go up and results come back per call; the device forward
+/// (<see cref="IlgpuForward"/>) multiplies device-resident activations with <see cref="Multiply"/> instead.
 /// Not thread-safe: the forward calls it from one thread.
 /// </summary>
 public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
@@ -22,6 +23,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     private readonly int _groupSize, _containerBits;
     private MemoryBuffer1D<float, Stride1D.Dense>? _x, _y;
 
+    public IlgpuDevice Device => _device;
     public int Rows => _source.Rows;
     public int Cols => _source.Cols;
     public long PackedBytes => _source.PackedBytes;
@@ -77,6 +79,17 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         yView.SubView(0, outputs).CopyToCPU(result);
         for (int t = 0; t < x.Tokens; t++)
             for (int r = rowStart; r < rowEnd; r++) y[(long)t * yStride + r] = result[(long)t * Rows + r];
+    }
+
+    /// <summary>y[t, r] = Σ_c W[r, c] · x[t, c] for <paramref name="tokens"/> tokens already on the device; queued, not waited for.</summary>
+    public void Multiply(ArrayView<float> x, ArrayView<float> y, int tokens)
+    {
+        var launch = new Index2D(Rows, tokens);
+        if (_codes is not null)
+            _device.GroupQuantized(launch, _codes.View, _values.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
+                x, y, 0, Rows, Cols, _groupSize, _containerBits);
+        else
+            _device.Dense(launch, _values.View, x, y, 0, Rows, Cols);
     }
 
     public void Dispose()

@@ -9,9 +9,10 @@ namespace ModelBuild.Runtime.Llama;
 /// The Llama forward pass over packed weights with a KV cache (one sequence). Feed tokens in chunks of any
 /// size; positions continue from the cache, and long inputs run in chunks of <see cref="ChunkTokens"/>.
 /// Follows Hugging Face's LlamaModel: pre-norm RMSNorm, RoPE in the half-split layout, grouped-query
-/// attention, SwiGLU MLP. All buffers are made up front: a decode step allocates nothing.
+/// attention, SwiGLU MLP. All buffers are made up front: a decode step allocates nothing. With the weights on an
+/// ILGPU device the whole chunk runs there (<see cref="Gpu.IlgpuForward"/>); dispose the session to free its device buffers.
 /// </summary>
-public sealed class LlamaForward
+public sealed class LlamaForward : IDisposable
 {
     public const int ChunkTokens = 128;
 
@@ -24,6 +25,7 @@ public sealed class LlamaForward
     // Workspace for one chunk of tokens.
     private readonly float[] _x, _q, _k, _v, _o, _up;
     private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
+    private readonly Gpu.IlgpuForward? _onDevice;
 
     public int MaxPositions { get; }
     public int Position { get; private set; }
@@ -37,8 +39,11 @@ public sealed class LlamaForward
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
         int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
         _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, MaxPositions);
-        _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[MaxPositions * kvDim]).ToArray();
-        _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[MaxPositions * kvDim]).ToArray();
+        bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
+        // On a device the KV cache lives there; the host keeps none.
+        int cachePositions = onDevice ? 0 : MaxPositions;
+        _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
+        _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
 
         int chunk = Math.Min(ChunkTokens, MaxPositions);
         _x = new float[chunk * h];
@@ -63,7 +68,12 @@ public sealed class LlamaForward
                 _ropeCos[p * half + i] = MathF.Cos(angle);
                 _ropeSin[p * half + i] = MathF.Sin(angle);
             }
+        if (weights.LmHead is Gpu.IlgpuMatrix head)
+            _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, MaxPositions, chunk, _ropeCos, _ropeSin);
     }
+
+    /// <summary>Frees the device buffers of a session on an ILGPU device (nothing to do on the CPU).</summary>
+    public void Dispose() => _onDevice?.Dispose();
 
     public void Reset() => Position = 0;
 
@@ -92,6 +102,12 @@ public sealed class LlamaForward
 
     private void ForwardChunk(ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits)
     {
+        if (_onDevice is not null)
+        {
+            _onDevice.ForwardChunk(tokens, Position, logits, allLogits);
+            Position += tokens.Length;
+            return;
+        }
         int T = tokens.Length, h = _c.HiddenSize;
         for (int t = 0; t < T; t++) _w.Embedding.DequantizeRow(tokens[t], _x.AsSpan(t * h, h));
         for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T);
