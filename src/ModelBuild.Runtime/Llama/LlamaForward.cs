@@ -138,8 +138,8 @@ public sealed class LlamaForward : IDisposable
             for (int head = 0; head < nh; head++) Rope(_q.AsSpan(t * qDim + head * hd, hd), pos);
             for (int head = 0; head < nkv; head++) Rope(_k.AsSpan(t * kvDim + head * hd, hd), pos);
         }
-        _k.AsSpan(0, T * kvDim).CopyTo(_keyCache[l].AsSpan(Position * kvDim));
-        _v.AsSpan(0, T * kvDim).CopyTo(_valueCache[l].AsSpan(Position * kvDim));
+        _attention.Store(_k.AsSpan(0, T * kvDim), _keyCache[l], Position, T);
+        _attention.Store(_v.AsSpan(0, T * kvDim), _valueCache[l], Position, T);
 
         _attention.Run(_matMul.Pool, _q, _keyCache[l], _valueCache[l], _attnOut.Values, Position, T);
         _attnOut.Reset(T);
