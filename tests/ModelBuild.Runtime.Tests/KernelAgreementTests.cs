@@ -194,6 +194,23 @@ public unsafe class KernelAgreementTests
             Assert.Throws<PlatformNotSupportedException>(() => KernelPaths.Resolve(path));
     }
 
+    [Theory]
+    [InlineData(4, 37, 256, 128, 7, true)]    // four-token passes plus a tail of three
+    [InlineData(4, 20, 384, 384, 9, false)]  // odd chunk count, one group per row
+    [InlineData(4, 5, 512, 256, 70, false)]  // across the 64-token tile
+    public void Prefill_gives_each_token_exactly_what_decoding_it_alone_gives(int bits, int rows, int cols, int group, int tokens, bool outliers)
+    {
+        if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;
+        using var m = RandomQuantized.Create(bits, rows, cols, group, outliers, seed: rows + cols);
+        var x = RandomValues(tokens * cols, seed: tokens);
+        var together = Run(m.Matrix, Batch(x, tokens, cols), KernelPath.Avx512);
+        for (int t = 0; t < tokens; t++)
+        {
+            var alone = Run(m.Matrix, Batch(x[(t * cols)..((t + 1) * cols)], 1, cols), KernelPath.Avx512);
+            for (int r = 0; r < rows; r++) Assert.Equal(alone[r], together[t * rows + r]);
+        }
+    }
+
     private static float[] Run(IWeightMatrix m, ActivationBatch batch, KernelPath path)
     {
         var y = new float[batch.Tokens * m.Rows];

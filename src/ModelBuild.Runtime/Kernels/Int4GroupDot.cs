@@ -38,13 +38,71 @@ public static unsafe class Int4GroupDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Avx512Chunk(byte* q, sbyte* x, float* laneScales)
     {
+        var (lo, hi) = Unpack(q);
+        return Avx512Chunk(lo, hi, x, laneScales);
+    }
+
+    /// <summary>The 64 code bytes of a chunk as low and high nibbles (even and odd columns, in nibble order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<byte> Lo, Vector512<byte> Hi) Unpack(byte* q)
+    {
         var mask = Vector512.Create((byte)0x0F);
         var w = Vector512.Load(q);
-        var lo = w & mask;
-        var hi = Vector512.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask;
+        return (w & mask, Vector512.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales)
+    {
         var pairs = Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(x + 64));
         var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
         return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
+    }
+
+    /// <summary>
+    /// Four tokens against one row (prefill): each chunk's codes are loaded and unpacked once for all four. Per token
+    /// the arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing and accumulators), so results are identical.
+    /// </summary>
+    public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
+        sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q);
+            StreamPrefetch.Ahead(q + 64);
+            var s = Vector512.Create(scales[c / perGroup]);
+            var (lo, hi) = Unpack(q);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, a3);
+            s = Vector512.Create(scales[(c + 1) / perGroup]);
+            (lo, hi) = Unpack(q + 64);
+            b0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 128, laneScales + 16), s, b0);
+            b1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride + 128, laneScales + laneStride + 16), s, b1);
+            b2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride + 128, laneScales + 2 * laneStride + 16), s, b2);
+            b3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride + 128, laneScales + 3 * laneStride + 16), s, b3);
+            q += 128;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var s = Vector512.Create(scales[c / perGroup]);
+            var (lo, hi) = Unpack(q);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, a3);
+        }
+        int groups = cols / groupSize;
+        results[0] = Vector512.Sum(a0 + b0) - ZeroTerm(scaleZeros, groupSums, groups);
+        results[1] = Vector512.Sum(a1 + b1) - ZeroTerm(scaleZeros, groupSums + groupSumStride, groups);
+        results[2] = Vector512.Sum(a2 + b2) - ZeroTerm(scaleZeros, groupSums + 2 * groupSumStride, groups);
+        results[3] = Vector512.Sum(a3 + b3) - ZeroTerm(scaleZeros, groupSums + 3 * groupSumStride, groups);
     }
 
     /// <summary>Σ_g zero_g · scale_g · Σ_{i∈g} x_i, the asymmetric grid's offset, from per-group activation sums.</summary>

@@ -69,6 +69,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* groupSums = stackalloc float[tileTokens * _groups];
         float* tileScales = stackalloc float[tileGroups];
         float* tileScaleZeros = stackalloc float[tileGroups];
+        float* four = stackalloc float[4];
         sbyte* codes = _container == 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* laneScales = x.NibbleLaneScales.Pointer, blockScales = x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         fixed (float* values = x.Values)
@@ -98,7 +99,21 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         int r = r0 + i;
                         byte* q = qweight + r * _rowBytes;
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
-                        for (int t = t0; t < t1; t++)
+                        int t = t0;
+                        if (_container == 4 && path == KernelPath.Avx512)
+                            // Prefill: four tokens per pass over the row's codes (unpacked once, used four times).
+                            for (; t + 4 <= t1; t += 4)
+                            {
+                                Int4GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
+                                    codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
+                                for (int k = 0; k < 4; k++)
+                                {
+                                    float result = four[k];
+                                    if (outlierRowStart != null) result += OutlierCorrection(r, q, rowScales, values + (long)(t + k) * cols);
+                                    y[(long)(t + k) * yStride + r] = result;
+                                }
+                            }
+                        for (; t < t1; t++)
                         {
                             sbyte* xt = codes + (long)t * cols;
                             float* sums = groupSums + (t - t0) * _groups;
