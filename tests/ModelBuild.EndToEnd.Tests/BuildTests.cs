@@ -7,21 +7,8 @@ namespace ModelBuild.EndToEnd.Tests;
 public class BuildTests
 {
     /// <summary>A console app csproj with the given &lt;CompressedModel&gt; items, importing the in-repo targets.</summary>
-    private static string ProjectXml(string items) => $"""
-        <Project Sdk="Microsoft.NET.Sdk">
-          <PropertyGroup>
-            <OutputType>Exe</OutputType>
-            <TargetFramework>net10.0</TargetFramework>
-            <Nullable>enable</Nullable>
-            <ImplicitUsings>enable</ImplicitUsings>
-            <RootNamespace>App</RootNamespace>
-          </PropertyGroup>
-          <ItemGroup>
-            {items}
-          </ItemGroup>
-          <Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />
-        </Project>
-        """;
+    private static string ProjectXml(string items) =>
+        ConsoleProject.Xml("App", items, $"""<Import Project="{Path.Combine(RepoPaths.Root, "eng", "ModelBuild.InRepo.targets")}" />""");
 
     private static void WriteProject(RepoPaths.TempDir dir, string spec, string classAttributes = "ClassName=\"FortuneModel\"", string project = "App")
     {

@@ -41,21 +41,10 @@ public class PackageTests
               <fallbackPackageFolders><add key="machine" value="{MachinePackagesFolder()}" /></fallbackPackageFolders>
             </configuration>
             """);
-        File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <RootNamespace>Consumer</RootNamespace>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="ModelBuild" Version="{version}" />
+        File.WriteAllText(Path.Combine(app, "App.csproj"), ConsoleProject.Xml("Consumer", $"""
+            <PackageReference Include="ModelBuild" Version="{version}" />
                 <CompressedModel Include="models/tiny-fortunes" Spec="tiny-fortunes.compress.yaml" ClassName="FortuneModel" />
-              </ItemGroup>
-            </Project>
-            """);
+            """));
         File.WriteAllText(Path.Combine(app, "tiny-fortunes.compress.yaml"),
             "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128, ignore: [lm_head] }\n");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """

@@ -73,36 +73,31 @@ public static unsafe class Int4GroupDot
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            var s = Vector512.Create(scales[c / perGroup]);
-            var (lo, hi) = Unpack(q);
-            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, a3);
-            s = Vector512.Create(scales[(c + 1) / perGroup]);
-            (lo, hi) = Unpack(q + 64);
-            b0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 128, laneScales + 16), s, b0);
-            b1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride + 128, laneScales + laneStride + 16), s, b1);
-            b2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride + 128, laneScales + 2 * laneStride + 16), s, b2);
-            b3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride + 128, laneScales + 3 * laneStride + 16), s, b3);
+            Accumulate4(q, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Accumulate4(q + 64, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 128;
             x += 256;
             laneScales += 32;
         }
-        if (c < chunks)
-        {
-            var s = Vector512.Create(scales[c / perGroup]);
-            var (lo, hi) = Unpack(q);
-            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, a3);
-        }
+        if (c < chunks) Accumulate4(q, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         int groups = cols / groupSize;
         results[0] = Vector512.Sum(a0 + b0) - ZeroTerm(scaleZeros, groupSums, groups);
         results[1] = Vector512.Sum(a1 + b1) - ZeroTerm(scaleZeros, groupSums + groupSumStride, groups);
         results[2] = Vector512.Sum(a2 + b2) - ZeroTerm(scaleZeros, groupSums + 2 * groupSumStride, groups);
         results[3] = Vector512.Sum(a3 + b3) - ZeroTerm(scaleZeros, groupSums + 3 * groupSumStride, groups);
+    }
+
+    /// <summary>One chunk's codes, unpacked once, against four tokens' activations, into four accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate4(byte* q, float scale, sbyte* x, long xStride, float* laneScales, long laneStride,
+        ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
+    {
+        var s = Vector512.Create(scale);
+        var (lo, hi) = Unpack(q);
+        r0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, r0);
+        r1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, r1);
+        r2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, r2);
+        r3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, r3);
     }
 
     /// <summary>Σ_g zero_g · scale_g · Σ_{i∈g} x_i, the asymmetric grid's offset, from per-group activation sums.</summary>
