@@ -36,6 +36,33 @@ public class RtnQuantizerTests
         Assert.InRange(relativeErrorSum / (rows * cols), 0.15, 0.3); // uniform rounding error averages 1/4 step
     }
 
+    [Theory]
+    [InlineData(2, 256, 128)]  // four codes per byte
+    [InlineData(2, 96, 32)]    // not whole 128-column chunks: 4-bit slots
+    [InlineData(3, 256, 128)]
+    [InlineData(4, 256, 64)]
+    [InlineData(8, 128, 32)]
+    public unsafe void Packed_codes_read_back_through_the_runtime_give_the_quantizers_weights(int bits, int cols, int group)
+    {
+        const int rows = 5;
+        var q = RtnQuantizer.Quantize(RandomWeights(rows * cols, bits * cols), rows, cols, bits, group, symmetric: false);
+        byte[] packed = q.PackCodes();
+        Assert.Equal(rows * Format.Pack.TensorLayout.PackedRowBytes(cols, bits), packed.Length);
+        if (bits == 2 && cols % 128 == 0) Assert.Equal(rows * cols / 4, packed.Length);
+        var row = new float[cols];
+        fixed (byte* codes = packed)
+        fixed (Half* scales = q.Scales)
+        fixed (byte* zeros = q.Zeros)
+        {
+            var matrix = new Runtime.Weights.GroupQuantizedMatrix(codes, scales, zeros, rows, cols, bits, group);
+            for (int r = 0; r < rows; r++)
+            {
+                matrix.DequantizeRow(r, row);
+                for (int c = 0; c < cols; c++) Assert.Equal(q.Dequantize(r, c), row[c]);
+            }
+        }
+    }
+
     [Fact]
     public void Eight_bits_are_much_more_accurate_than_four()
     {

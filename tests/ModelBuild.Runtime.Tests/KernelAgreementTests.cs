@@ -19,7 +19,10 @@ public unsafe class KernelAgreementTests
         { 4, 16, 640, 640, 2, false },   // one group per row
         { 4, 5, 512, 256, 70, false },   // more tokens than a tile
         { 3, 33, 256, 128, 2, false },   // 3-bit codes in 4-bit slots
-        { 2, 17, 128, 128, 1, false },
+        { 2, 17, 128, 128, 1, false },   // 2-bit codes four per byte
+        { 2, 9, 384, 128, 3, true },
+        { 2, 6, 512, 256, 5, false },
+        { 2, 4, 96, 32, 2, false },      // not whole 128-column chunks: 4-bit slots, reference fallback
         { 8, 41, 256, 128, 2, true },
         { 8, 9, 96, 32, 3, false },
         { 8, 7, 192, 64, 1, false },
@@ -61,6 +64,7 @@ public unsafe class KernelAgreementTests
     [Theory]
     [InlineData(4, 37, 256, 128, 2, true)]
     [InlineData(3, 9, 384, 128, 1, false)]
+    [InlineData(2, 9, 384, 128, 2, true)]
     [InlineData(8, 11, 96, 32, 3, true)]
     public void Ilgpu_kernels_on_the_cpu_accelerator_match_the_dequantized_product(int bits, int rows, int cols, int group, int tokens, bool outliers)
     {
@@ -277,7 +281,8 @@ internal sealed unsafe class RandomQuantized : IDisposable
         int rowBytes = (int)Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
         var q = Alloc<byte>(rows * rowBytes);
         for (int i = 0; i < rows * rowBytes; i++)
-            q[i] = bits == 8 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
+            // Every byte is valid for 8-bit codes and for 2-bit codes packed four per byte; 3- and 4-bit sit in nibbles.
+            q[i] = bits == 8 || Format.Pack.TensorLayout.ContainerBits(bits, cols) == 2 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
         var scales = Alloc<Half>(rows * groups);
         var zeros = Alloc<byte>(rows * groups);
         for (int i = 0; i < rows * groups; i++)

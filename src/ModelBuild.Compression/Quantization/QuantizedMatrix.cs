@@ -1,3 +1,5 @@
+using ModelBuild.Format.Pack;
+
 namespace ModelBuild.Compression.Quantization;
 
 /// <summary>
@@ -25,13 +27,19 @@ public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize
         return w;
     }
 
-    /// <summary>Codes packed as the pack format stores them: 8-bit as is, 2-4 bits two per byte, low nibble first.</summary>
+    /// <summary>Codes packed as the pack format stores them (<see cref="TensorLayout.CodeAt"/>): 8-bit as is, 2-bit four per byte, 3-4 bits two per byte.</summary>
     public byte[] PackCodes()
     {
         if (Bits == 8) return (byte[])Codes.Clone();
-        // 2- and 3-bit codes share the 4-bit layout until dedicated packings exist.
-        var packed = new byte[Codes.Length / 2];
-        for (int i = 0; i < packed.Length; i++) packed[i] = (byte)(Codes[2 * i] | (Codes[2 * i + 1] << 4));
+        int container = TensorLayout.ContainerBits(Bits, Cols);
+        long rowBytes = TensorLayout.PackedRowBytes(Cols, Bits);
+        var packed = new byte[Rows * rowBytes];
+        for (long r = 0; r < Rows; r++)
+            for (long c = 0; c < Cols; c++)
+            {
+                var (at, shift, _) = TensorLayout.CodeAt(c, container);
+                packed[r * rowBytes + at] |= (byte)(Codes[r * Cols + c] << shift);
+            }
         return packed;
     }
 }

@@ -7,10 +7,26 @@ public static class TensorLayout
     public const string F16 = "f16";
     public const string GroupQuantized = "gq";
 
-    /// <summary>Codes of 2-4 bits are stored in 4-bit slots (two per byte), 8-bit codes in bytes.</summary>
-    public static int ContainerBits(int bits) => bits <= 4 ? 4 : 8;
+    /// <summary>
+    /// Bits per stored code: 2-bit codes four per byte when rows are whole 128-column chunks, 3- and 4-bit codes
+    /// (and 2-bit ones in other widths) in 4-bit slots, 8-bit codes in bytes.
+    /// </summary>
+    public static int ContainerBits(int bits, long cols) => bits == 2 && cols % 128 == 0 ? 2 : bits <= 4 ? 4 : 8;
 
-    public static long PackedRowBytes(long cols, int bits) => (cols * ContainerBits(bits) + 7) / 8;
+    public static long PackedRowBytes(long cols, int bits) => (cols * ContainerBits(bits, cols) + 7) / 8;
+
+    /// <summary>
+    /// Where column <paramref name="col"/>'s code sits in its row. 4-bit slots: byte col/2, low nibble for even
+    /// columns. 2-bit: each 128-column chunk takes 32 bytes; byte j holds columns 2j, 2j+1, 2j+64, 2j+65 in bits
+    /// 0-1, 2-3, 4-5, 6-7 — the same even/odd split the int4 kernels use, so both share one activation order.
+    /// </summary>
+    public static (long Byte, int Shift, int Mask) CodeAt(long col, int containerBits)
+    {
+        if (containerBits == 8) return (col, 0, 0xFF);
+        if (containerBits == 4) return (col >> 1, (int)(col & 1) * 4, 0xF);
+        long pair = (col & 127) >> 1;
+        return ((col >> 7) * 32 + (pair & 31), (int)(col & 1) * 2 + (int)(pair >> 5) * 4, 0x3);
+    }
 
     public static Dictionary<string, long> ExpectedPartLengths(TensorEntry t)
     {

@@ -21,17 +21,26 @@ internal static class IlgpuKernels
         for (int c = 0; c < cols; c++)
         {
             int g = r * groups + c / groupSize;
-            int code = containerBits == 4 ? (codes[r * rowBytes + c / 2] >> ((c & 1) * 4)) & 0xF : codes[r * rowBytes + c];
+            int code = Code(codes, r * rowBytes, c, containerBits);
             sum += (code - zeros[g]) * scales[g] * x[(long)t * cols + c];
         }
         if (outlierRowStart.Length > 1)
             for (int j = outlierRowStart[r]; j < outlierRowStart[r + 1]; j++)
             {
                 int c = outlierCols[j], g = r * groups + c / groupSize;
-                int code = containerBits == 4 ? (codes[r * rowBytes + c / 2] >> ((c & 1) * 4)) & 0xF : codes[r * rowBytes + c];
+                int code = Code(codes, r * rowBytes, c, containerBits);
                 sum += (outlierValues[j] - (code - zeros[g]) * scales[g]) * x[(long)t * cols + c];
             }
         y[(long)t * rows + r] = sum;
+    }
+
+    /// <summary>Column c's code in the row starting at rowOffset (TensorLayout.CodeAt, written out for the kernel compiler).</summary>
+    private static int Code(ArrayView<byte> codes, long rowOffset, int c, int containerBits)
+    {
+        if (containerBits == 8) return codes[rowOffset + c];
+        if (containerBits == 4) return (codes[rowOffset + c / 2] >> ((c & 1) * 4)) & 0xF;
+        int pair = (c & 127) >> 1;
+        return (codes[rowOffset + (c >> 7) * 32 + (pair & 31)] >> ((c & 1) * 2 + (pair >> 5) * 4)) & 0x3;
     }
 
     /// <summary>Dense rows (f16 and f32 packs, stored as f32 on the device).</summary>

@@ -101,7 +101,7 @@ public static unsafe class Int4GroupDot
     }
 
     /// <summary>Σ_g zero_g · scale_g · Σ_{i∈g} x_i, the asymmetric grid's offset, from per-group activation sums.</summary>
-    private static float ZeroTerm(float* scaleZeros, float* groupSums, int groups)
+    internal static float ZeroTerm(float* scaleZeros, float* groupSums, int groups)
     {
         float sum = 0;
         for (int g = 0; g < groups; g++) sum += scaleZeros[g] * groupSums[g];

@@ -4,7 +4,8 @@ using ModelBuild.Runtime.Kernels;
 namespace ModelBuild.Runtime.Weights;
 
 /// <summary>
-/// Group-quantized weights: q (4-bit slots, low nibble first, for 2-4 bit codes; or 8 bits) per weight; per group
+/// Group-quantized weights: q per weight (2-bit codes four per byte, 3-4 bit codes in 4-bit slots, or 8 bits; see
+/// TensorLayout.CodeAt); per group
 /// of <c>groupSize</c> columns an f16 scale and a u8 zero point; w = (q - zero) * scale.
 /// Optional outliers (CSR: rowStart[rows+1], columns, f16 values) replace the grid value at their positions.
 /// The SIMD paths multiply the packed codes directly (no dequantized copy): rows in tiles that stay in cache,
@@ -17,7 +18,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
 
     private readonly int _groups = cols / groupSize;
     private readonly long _rowBytes = Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
-    private readonly int _container = Format.Pack.TensorLayout.ContainerBits(bits);
+    private readonly int _container = Format.Pack.TensorLayout.ContainerBits(bits, cols);
 
     public int Rows => rows;
     public int Cols => cols;
@@ -35,25 +36,23 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             float scale = (float)scales[(long)row * _groups + g];
             float zero = zeros[(long)row * _groups + g];
             int start = g * groupSize;
-            if (_container == 4)
-                for (int c = start; c < start + groupSize; c += 2)
-                {
-                    byte b = q[c >> 1];
-                    dst[c] = ((b & 0xF) - zero) * scale;
-                    dst[c + 1] = ((b >> 4) - zero) * scale;
-                }
-            else
-                for (int c = start; c < start + groupSize; c++)
-                    dst[c] = (q[c] - zero) * scale;
+            for (int c = start; c < start + groupSize; c++) dst[c] = (Code(q, c) - zero) * scale;
         }
         if (outlierRowStart != null)
             for (int j = outlierRowStart[row]; j < outlierRowStart[row + 1]; j++) dst[outlierCols[j]] = (float)outlierValues[j];
     }
 
-    /// <summary>The integer kernels tile whole 128-column chunks (4-bit) or 32-column blocks (8-bit) per group.</summary>
+    /// <summary>The code of column <paramref name="c"/> in the row at <paramref name="q"/>.</summary>
+    private int Code(byte* q, int c)
+    {
+        var (at, shift, mask) = Format.Pack.TensorLayout.CodeAt(c, _container);
+        return (q[at] >> shift) & mask;
+    }
+
+    /// <summary>The integer kernels tile whole 128-column chunks (2- and 4-bit) or 32-column blocks (8-bit) per group.</summary>
     private bool HasKernel(KernelPath path, ActivationBatch x) =>
         path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize &&
-        (_container == 4 ? cols % 128 == 0 && groupSize % 128 == 0 : groupSize % ActivationBatch.BlockSize == 0);
+        (_container <= 4 ? cols % 128 == 0 && groupSize % 128 == 0 : groupSize % ActivationBatch.BlockSize == 0);
 
     public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => HasKernel(path, x);
 
@@ -70,7 +69,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScales = stackalloc float[tileGroups];
         float* tileScaleZeros = stackalloc float[tileGroups];
         float* four = stackalloc float[4];
-        sbyte* codes = _container == 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
+        sbyte* codes = _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* laneScales = x.NibbleLaneScales.Pointer, blockScales = x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         fixed (float* values = x.Values)
         {
@@ -117,7 +116,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         {
                             sbyte* xt = codes + (long)t * cols;
                             float* sums = groupSums + (t - t0) * _groups;
-                            float result = _container == 4
+                            float result = _container == 2
+                                ? path == KernelPath.Avx512
+                                    ? Int2GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
+                                    : Int2GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
+                                : _container == 4
                                 ? path == KernelPath.Avx512
                                     ? Int4GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
                                     : Int4GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
@@ -140,8 +143,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         for (int j = outlierRowStart[r]; j < outlierRowStart[r + 1]; j++)
         {
             int c = outlierCols[j], g = c / groupSize;
-            int code = _container == 4 ? (q[c >> 1] >> ((c & 1) * 4)) & 0xF : q[c];
-            float grid = (code - zeros[(long)r * _groups + g]) * rowScales[g];
+            float grid = (Code(q, c) - zeros[(long)r * _groups + g]) * rowScales[g];
             sum += ((float)outlierValues[j] - grid) * x[c];
         }
         return sum;

@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelBuild.Runtime.Kernels;
+
+/// <summary>
+/// One row of 2-bit codes (four per byte, 32 bytes per 128-column chunk, see TensorLayout.CodeAt) against one
+/// token's int8 activations in the int4 kernels' nibble order: a chunk unpacks into the same even/odd byte vectors
+/// <see cref="Int4GroupDot"/> makes from 64 bytes, so the arithmetic after unpacking is the same and half the bytes
+/// are read. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i − zero_g · Σ_{i∈g} x_i).
+/// </summary>
+public static unsafe class Int2GroupDot
+{
+    // Compiled fully optimized from the start: under tiered compilation this loop stayed in slower code for the
+    // whole of a decode benchmark (25 vs 38 tok/s on the TinyLlama shape), unlike the int4 kernel.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        var mask = Vector512.Create((byte)3);
+        var accA = Vector512<float>.Zero;
+        var accB = Vector512<float>.Zero;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            // Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even
+            // columns (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.
+            StreamPrefetch.Ahead(q);
+            var w = Vector512.Load(q).AsUInt16();
+            var s0 = (w.AsByte() & mask).AsInt32();
+            var s2 = (Vector512.ShiftRightLogical(w, 2).AsByte() & mask).AsInt32();
+            var s4 = (Vector512.ShiftRightLogical(w, 4).AsByte() & mask).AsInt32();
+            var s6 = (Vector512.ShiftRightLogical(w, 6).AsByte() & mask).AsInt32();
+            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Avx512F.Shuffle4x128(s0, s4, 0x44).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0x44).AsByte(), x, laneScales),
+                Vector512.Create(scales[c / perGroup]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(Avx512F.Shuffle4x128(s0, s4, 0xEE).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0xEE).AsByte(), x + 128, laneScales + 16),
+                Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            q += 64;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var (e0, o0, e1, o1) = Unpack(q);
+            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+        }
+        return Vector512.Sum(accA + accB) - Int4GroupDot.ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Avx512Chunk(Vector512<byte> even, Vector512<byte> odd, sbyte* x, float* laneScales)
+    {
+        var pairs = Avx512BW.MultiplyAddAdjacent(even, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(odd, Vector512.Load(x + 64));
+        var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
+        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
+    }
+
+    /// <summary>32 bytes → even columns 0-62, odd 1-63, even 64-126, odd 65-127 (bits 0-1, 2-3, 4-5, 6-7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<byte> E0, Vector256<byte> O0, Vector256<byte> E1, Vector256<byte> O1) Unpack(byte* q)
+    {
+        var mask = Vector256.Create((byte)3);
+        var w = Vector256.Load(q).AsUInt16();
+        return (w.AsByte() & mask, Vector256.ShiftRightLogical(w, 2).AsByte() & mask,
+                Vector256.ShiftRightLogical(w, 4).AsByte() & mask, Vector256.ShiftRightLogical(w, 6).AsByte() & mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    {
+        var acc = Vector256<float>.Zero;
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        var ones = Vector256.Create((short)1);
+        for (int c = 0; c < chunks; c++)
+        {
+            StreamPrefetch.Ahead(q);
+            var (e0, o0, e1, o1) = Unpack(q);
+            // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
+            var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
+            var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
+            var chunk = Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
+                      + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
+            acc = Fma.MultiplyAdd(chunk, Vector256.Create(scales[c / perGroup]), acc);
+            q += 32;
+            x += 128;
+            laneScales += 16;
+        }
+        return Vector256.Sum(acc) - Int4GroupDot.ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+    }
+}
