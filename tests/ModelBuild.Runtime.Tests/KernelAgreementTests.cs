@@ -202,6 +202,8 @@ public unsafe class KernelAgreementTests
     [InlineData(4, 37, 256, 128, 7, true)]    // four-token passes plus a tail of three
     [InlineData(4, 20, 384, 384, 9, false)]  // odd chunk count, one group per row
     [InlineData(4, 5, 512, 256, 70, false)]  // across the 64-token tile
+    [InlineData(2, 21, 384, 128, 9, true)]   // 2-bit: a chunk pair and a single chunk
+    [InlineData(2, 6, 512, 256, 66, false)]
     public void Prefill_gives_each_token_exactly_what_decoding_it_alone_gives(int bits, int rows, int cols, int group, int tokens, bool outliers)
     {
         if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;

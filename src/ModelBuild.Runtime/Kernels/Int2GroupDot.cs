@@ -18,7 +18,6 @@ public static unsafe class Int2GroupDot
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         int chunks = cols / 128, perGroup = groupSize / 128;
-        var mask = Vector512.Create((byte)3);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -27,15 +26,9 @@ public static unsafe class Int2GroupDot
             // Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even
             // columns (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.
             StreamPrefetch.Ahead(q);
-            var w = Vector512.Load(q).AsUInt16();
-            var s0 = (w.AsByte() & mask).AsInt32();
-            var s2 = (Vector512.ShiftRightLogical(w, 2).AsByte() & mask).AsInt32();
-            var s4 = (Vector512.ShiftRightLogical(w, 4).AsByte() & mask).AsInt32();
-            var s6 = (Vector512.ShiftRightLogical(w, 6).AsByte() & mask).AsInt32();
-            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Avx512F.Shuffle4x128(s0, s4, 0x44).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0x44).AsByte(), x, laneScales),
-                Vector512.Create(scales[c / perGroup]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(Avx512F.Shuffle4x128(s0, s4, 0xEE).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0xEE).AsByte(), x + 128, laneScales + 16),
-                Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -46,6 +39,49 @@ public static unsafe class Int2GroupDot
             accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
         }
         return Vector512.Sum(accA + accB) - Int4GroupDot.ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+    }
+
+    /// <summary>
+    /// Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even columns
+    /// (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
+    {
+        var mask = Vector512.Create((byte)3);
+        var w = Vector512.Load(q).AsUInt16();
+        var s0 = (w.AsByte() & mask).AsInt32();
+        var s2 = (Vector512.ShiftRightLogical(w, 2).AsByte() & mask).AsInt32();
+        var s4 = (Vector512.ShiftRightLogical(w, 4).AsByte() & mask).AsInt32();
+        var s6 = (Vector512.ShiftRightLogical(w, 6).AsByte() & mask).AsInt32();
+        return (Avx512F.Shuffle4x128(s0, s4, 0x44).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0x44).AsByte(),
+                Avx512F.Shuffle4x128(s0, s4, 0xEE).AsByte(), Avx512F.Shuffle4x128(s2, s6, 0xEE).AsByte());
+    }
+
+    /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
+        sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            q += 64;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var (e0, o0, e1, o1) = Unpack(q);
+            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+        }
+        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -73,27 +73,38 @@ public static unsafe class Int4GroupDot
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            Accumulate4(q, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            Accumulate4(q + 64, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            var (lo, hi) = Unpack(q);
+            Accumulate4(lo, hi, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            (lo, hi) = Unpack(q + 64);
+            Accumulate4(lo, hi, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 128;
             x += 256;
             laneScales += 32;
         }
-        if (c < chunks) Accumulate4(q, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-        int groups = cols / groupSize;
-        results[0] = Vector512.Sum(a0 + b0) - ZeroTerm(scaleZeros, groupSums, groups);
-        results[1] = Vector512.Sum(a1 + b1) - ZeroTerm(scaleZeros, groupSums + groupSumStride, groups);
-        results[2] = Vector512.Sum(a2 + b2) - ZeroTerm(scaleZeros, groupSums + 2 * groupSumStride, groups);
-        results[3] = Vector512.Sum(a3 + b3) - ZeroTerm(scaleZeros, groupSums + 3 * groupSumStride, groups);
+        if (c < chunks)
+        {
+            var (lo, hi) = Unpack(q);
+            Accumulate4(lo, hi, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+        }
+        Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
 
-    /// <summary>One chunk's codes, unpacked once, against four tokens' activations, into four accumulators.</summary>
+    /// <summary>The four tokens' sums, each less its zero-point term.</summary>
+    internal static void Finish4(Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3,
+        float* scaleZeros, float* groupSums, int groupSumStride, int groups, float* results)
+    {
+        results[0] = Vector512.Sum(t0) - ZeroTerm(scaleZeros, groupSums, groups);
+        results[1] = Vector512.Sum(t1) - ZeroTerm(scaleZeros, groupSums + groupSumStride, groups);
+        results[2] = Vector512.Sum(t2) - ZeroTerm(scaleZeros, groupSums + 2 * groupSumStride, groups);
+        results[3] = Vector512.Sum(t3) - ZeroTerm(scaleZeros, groupSums + 3 * groupSumStride, groups);
+    }
+
+    /// <summary>One chunk's unpacked codes (even and odd columns) against four tokens' activations, into four accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate4(byte* q, float scale, sbyte* x, long xStride, float* laneScales, long laneStride,
+    internal static void Accumulate4(Vector512<byte> lo, Vector512<byte> hi, float scale, sbyte* x, long xStride, float* laneScales, long laneStride,
         ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
     {
         var s = Vector512.Create(scale);
-        var (lo, hi) = Unpack(q);
         r0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, r0);
         r1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, r1);
         r2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, r2);

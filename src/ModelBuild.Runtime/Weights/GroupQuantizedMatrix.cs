@@ -99,12 +99,16 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         byte* q = qweight + r * _rowBytes;
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
                         int t = t0;
-                        if (_container == 4 && path == KernelPath.Avx512)
+                        if (_container <= 4 && path == KernelPath.Avx512)
                             // Prefill: four tokens per pass over the row's codes (unpacked once, used four times).
                             for (; t + 4 <= t1; t += 4)
                             {
-                                Int4GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
-                                    codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
+                                if (_container == 2)
+                                    Int2GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
+                                        codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
+                                else
+                                    Int4GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
+                                        codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
                                 for (int k = 0; k < 4; k++)
                                 {
                                     float result = four[k];
