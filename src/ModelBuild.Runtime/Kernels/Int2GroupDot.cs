@@ -23,8 +23,6 @@ public static unsafe class Int2GroupDot
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
-            // Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even
-            // columns (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
             accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
