@@ -36,7 +36,7 @@ public static unsafe class Int2GroupDot
             var (e0, o0, e1, o1) = Unpack(q);
             accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
         }
-        return Vector512.Sum(accA + accB) - Int4GroupDot.ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
     /// <summary>
@@ -122,6 +122,6 @@ public static unsafe class Int2GroupDot
             x += 128;
             laneScales += 16;
         }
-        return Vector256.Sum(acc) - Int4GroupDot.ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+        return Vector256.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 }

@@ -31,7 +31,7 @@ public static unsafe class Int4GroupDot
             laneScales += 32;
         }
         if (c < chunks) accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(q, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
-        return Vector512.Sum(accA + accB) - ZeroTerm(scaleZeros, groupSums, cols / groupSize);
+        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
     /// <summary>128 columns: 64 code bytes against 128 activations, per-lane activation scales applied.</summary>
@@ -93,10 +93,10 @@ public static unsafe class Int4GroupDot
     internal static void Finish4(Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3,
         float* scaleZeros, float* groupSums, int groupSumStride, int groups, float* results)
     {
-        results[0] = Vector512.Sum(t0) - ZeroTerm(scaleZeros, groupSums, groups);
-        results[1] = Vector512.Sum(t1) - ZeroTerm(scaleZeros, groupSums + groupSumStride, groups);
-        results[2] = Vector512.Sum(t2) - ZeroTerm(scaleZeros, groupSums + 2 * groupSumStride, groups);
-        results[3] = Vector512.Sum(t3) - ZeroTerm(scaleZeros, groupSums + 3 * groupSumStride, groups);
+        results[0] = Vector512.Sum(t0) - ZeroPointTerm.Sum(scaleZeros, groupSums, groups);
+        results[1] = Vector512.Sum(t1) - ZeroPointTerm.Sum(scaleZeros, groupSums + groupSumStride, groups);
+        results[2] = Vector512.Sum(t2) - ZeroPointTerm.Sum(scaleZeros, groupSums + 2 * groupSumStride, groups);
+        results[3] = Vector512.Sum(t3) - ZeroPointTerm.Sum(scaleZeros, groupSums + 3 * groupSumStride, groups);
     }
 
     /// <summary>One chunk's unpacked codes (even and odd columns) against four tokens' activations, into four accumulators.</summary>
@@ -111,20 +111,11 @@ public static unsafe class Int4GroupDot
         r3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, r3);
     }
 
-    /// <summary>Σ_g zero_g · scale_g · Σ_{i∈g} x_i, the asymmetric grid's offset, from per-group activation sums.</summary>
-    internal static float ZeroTerm(float* scaleZeros, float* groupSums, int groups)
-    {
-        float sum = 0;
-        for (int g = 0; g < groups; g++) sum += scaleZeros[g] * groupSums[g];
-        return sum;
-    }
-
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         var mask = Vector256.Create((byte)0x0F);
         var ones = Vector256.Create((short)1);
         var acc = Vector256<float>.Zero;
-        float zeroTerm = 0;
         int groups = cols / groupSize, perGroup = groupSize / 128;
         for (int g = 0; g < groups; g++)
         {
@@ -148,8 +139,7 @@ public static unsafe class Int4GroupDot
                 laneScales += 16;
             }
             acc = Fma.MultiplyAdd(groupAcc, Vector256.Create(scales[g]), acc);
-            zeroTerm += scaleZeros[g] * groupSums[g];
         }
-        return Vector256.Sum(acc) - zeroTerm;
+        return Vector256.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, groups);
     }
 }

@@ -13,7 +13,6 @@ public static unsafe class Int8GroupDot
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* blockScales)
     {
         var acc = Vector512<float>.Zero;
-        float zeroTerm = 0;
         int blocks = cols / 32, perGroup = groupSize / 32;
         for (int b = 0, g = 0; b < blocks; g++)
         {
@@ -27,15 +26,13 @@ public static unsafe class Int8GroupDot
                 groupAcc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(lanes), Vector512.Create(blockScales[b]), groupAcc);
             }
             acc = Avx512F.FusedMultiplyAdd(groupAcc, Vector512.Create(scales[g]), acc);
-            zeroTerm += scaleZeros[g] * groupSums[g];
         }
-        return Vector512.Sum(acc) - zeroTerm;
+        return Vector512.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* blockScales)
     {
         var acc = Vector256<float>.Zero;
-        float zeroTerm = 0;
         int blocks = cols / 32, perGroup = groupSize / 32;
         for (int b = 0, g = 0; b < blocks; g++)
         {
@@ -52,8 +49,7 @@ public static unsafe class Int8GroupDot
                 groupAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Create(blockScales[b]), groupAcc);
             }
             acc = Fma.MultiplyAdd(groupAcc, Vector256.Create(scales[g]), acc);
-            zeroTerm += scaleZeros[g] * groupSums[g];
         }
-        return Vector256.Sum(acc) - zeroTerm;
+        return Vector256.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 }
