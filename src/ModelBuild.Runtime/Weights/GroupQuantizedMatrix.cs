@@ -69,8 +69,21 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScales = stackalloc float[tileGroups];
         float* tileScaleZeros = stackalloc float[tileGroups];
         float* four = stackalloc float[4];
+        // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
+        // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
         sbyte* codes = _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
-        float* laneScales = x.NibbleLaneScales.Pointer, blockScales = x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
+        float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
+        long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
+        bool avx512 = path == KernelPath.Avx512;
+        delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
+        {
+            2 => avx512 ? &Int2GroupDot.Avx512 : &Int2GroupDot.Avx2,
+            4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
+            _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
+        };
+        // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
+        delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
+            !avx512 ? null : _container == 2 ? &Int2GroupDot.Avx512Tokens4 : _container == 4 ? &Int4GroupDot.Avx512Tokens4 : null;
         fixed (float* values = x.Values)
         {
             for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
@@ -99,46 +112,28 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         byte* q = qweight + r * _rowBytes;
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
                         int t = t0;
-                        if (_container <= 4 && path == KernelPath.Avx512)
-                            // Prefill: four tokens per pass over the row's codes (unpacked once, used four times).
+                        if (dot4 != null)
                             for (; t + 4 <= t1; t += 4)
                             {
-                                if (_container == 2)
-                                    Int2GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
-                                        codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
-                                else
-                                    Int4GroupDot.Avx512Tokens4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
-                                        codes + (long)t * cols, cols, laneScales + (long)t * cols / 8, cols / 8, four);
-                                for (int k = 0; k < 4; k++)
-                                {
-                                    float result = four[k];
-                                    if (outlierRowStart != null) result += OutlierCorrection(r, q, rowScales, values + (long)(t + k) * cols);
-                                    y[(long)(t + k) * yStride + r] = result;
-                                }
+                                dot4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
+                                    codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
+                                for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                         for (; t < t1; t++)
                         {
-                            sbyte* xt = codes + (long)t * cols;
-                            float* sums = groupSums + (t - t0) * _groups;
-                            float result = _container == 2
-                                ? path == KernelPath.Avx512
-                                    ? Int2GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
-                                    : Int2GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
-                                : _container == 4
-                                ? path == KernelPath.Avx512
-                                    ? Int4GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
-                                    : Int4GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, laneScales + (long)t * cols / 8)
-                                : path == KernelPath.Avx512
-                                    ? Int8GroupDot.Avx512(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, blockScales + (long)t * blocks)
-                                    : Int8GroupDot.Avx2(q, rowScales, rowScaleZeros, sums, cols, groupSize, xt, blockScales + (long)t * blocks);
-                            if (outlierRowStart != null) result += OutlierCorrection(r, q, rowScales, values + (long)t * cols);
-                            y[(long)t * yStride + r] = result;
+                            float result = dot(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, cols, groupSize,
+                                codes + (long)t * cols, activationScales + t * activationScaleStride);
+                            y[(long)t * yStride + r] = WithOutliers(result, r, q, rowScales, values + (long)t * cols);
                         }
                     }
                 }
             }
         }
     }
+
+    /// <summary>A kernel's result for row <paramref name="r"/>, corrected by the row's outliers when it has any.</summary>
+    private float WithOutliers(float result, int r, byte* q, float* rowScales, float* x) =>
+        outlierRowStart == null ? result : result + OutlierCorrection(r, q, rowScales, x);
 
     /// <summary>Σ (outlier − grid value) · x over the row's outliers, in full precision.</summary>
     private float OutlierCorrection(int r, byte* q, float* rowScales, float* x)
