@@ -68,12 +68,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         if (_y is null || _y.Length < outputs) { _y?.Dispose(); _y = acc.Allocate1D<float>(x.MaxTokens * (long)Rows); }
         ArrayView<float> xView = _x.View, yView = _y.View;
         xView.SubView(0, inputs).CopyFromCPU(x.Values.AsSpan(0, (int)inputs));
-        var launch = new Index2D(rowEnd - rowStart, x.Tokens);
-        if (_codes is not null)
-            _device.GroupQuantized(launch, _codes.View, _values.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
-                _x.View, _y.View, rowStart, Rows, Cols, _groupSize, _containerBits);
-        else
-            _device.Dense(launch, _values.View, _x.View, _y.View, rowStart, Rows, Cols);
+        Launch(xView, yView, rowStart, rowEnd - rowStart, x.Tokens);
         acc.Synchronize();
         var result = new float[outputs];
         yView.SubView(0, outputs).CopyToCPU(result);
@@ -82,14 +77,17 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     }
 
     /// <summary>y[t, r] = Σ_c W[r, c] · x[t, c] for <paramref name="tokens"/> tokens already on the device; queued, not waited for.</summary>
-    public void Multiply(ArrayView<float> x, ArrayView<float> y, int tokens)
+    public void Multiply(ArrayView<float> x, ArrayView<float> y, int tokens) => Launch(x, y, 0, Rows, tokens);
+
+    /// <summary>Queues the product for rows rowStart…rowStart+rowCount−1 of <paramref name="tokens"/> tokens; y is [tokens, Rows].</summary>
+    private void Launch(ArrayView<float> x, ArrayView<float> y, int rowStart, int rowCount, int tokens)
     {
-        var launch = new Index2D(Rows, tokens);
+        var launch = new Index2D(rowCount, tokens);
         if (_codes is not null)
             _device.GroupQuantized(launch, _codes.View, _values.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
-                x, y, 0, Rows, Cols, _groupSize, _containerBits);
+                x, y, rowStart, Rows, Cols, _groupSize, _containerBits);
         else
-            _device.Dense(launch, _values.View, x, y, 0, Rows, Cols);
+            _device.Dense(launch, _values.View, x, y, rowStart, Rows, Cols);
     }
 
     public void Dispose()
