@@ -50,6 +50,6 @@ public static class InspectCommand
     }
 
     private static string Describe(TensorEntry t) =>
-        (t.Format == TensorLayout.GroupQuantized ? $"int{t.Bits} g{t.GroupSize}{(t.Symmetric ? " sym" : "")}" : t.Format)
-        + (t.Sparsity is null ? "" : $" {t.Sparsity} sparse") + (t.OutlierCount > 0 ? " +outliers" : "");
+        (t.Format is TensorLayout.GroupQuantized or TensorLayout.GroupQuantizedSparse24 ? $"int{t.Bits} g{t.GroupSize}{(t.Symmetric ? " sym" : "")}" : t.Format)
+        + (t.Sparsity is null ? "" : $" {t.Sparsity} sparse") + (t.Format == TensorLayout.GroupQuantizedSparse24 ? " (2:4 packed)" : "") + (t.OutlierCount > 0 ? " +outliers" : "");
 }

@@ -79,9 +79,12 @@ public sealed class Compressor(Action<string>? log = null)
                 if (layer.Quantized is { } qm)
                 {
                     layerReport["relative_weight_error"] = RelativeError(data, qm.Dequantize());
+                    // A pruned layer whose every four columns hold at most two non-zero weights stores only those (2:4 layout).
+                    byte[]? sparseCodes = layer.Sparsity is not null && qm.Outliers is not { Count: > 0 } && Sparse24Layout.Supports(qm.Bits, qm.Cols, qm.GroupSize)
+                        ? Sparse24Layout.TryPack(qm.Codes, qm.Zeros, qm.Rows, qm.Cols, qm.GroupSize) : null;
                     var parts = new Dictionary<string, BlobRef>
                     {
-                        ["qweight"] = writer.AddBlob(qm.PackCodes()),
+                        ["qweight"] = writer.AddBlob(sparseCodes ?? qm.PackCodes()),
                         ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
                         ["zeros"] = writer.AddBlob(qm.Zeros),
                     };
@@ -94,7 +97,7 @@ public sealed class Compressor(Action<string>? log = null)
                     }
                     writer.AddTensor(new TensorEntry
                     {
-                        Name = name, Format = TensorLayout.GroupQuantized, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
+                        Name = name, Format = sparseCodes is null ? TensorLayout.GroupQuantized : TensorLayout.GroupQuantizedSparse24, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
                         Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, Parts = parts,
                     });
                 }

@@ -6,6 +6,8 @@ public static class TensorLayout
     public const string F32 = "f32";
     public const string F16 = "f16";
     public const string GroupQuantized = "gq";
+    /// <summary>Group-quantized and pruned 2:4, two codes of every four columns stored (<see cref="Sparse24Layout"/>).</summary>
+    public const string GroupQuantizedSparse24 = "gq24";
 
     /// <summary>
     /// Bits per stored code: 2-bit codes four per byte when rows are whole 128-column chunks, 3- and 4-bit codes
@@ -35,13 +37,16 @@ public static class TensorLayout
         {
             case F32: return new() { ["data"] = count * 4 };
             case F16: return new() { ["data"] = count * 2 };
-            case GroupQuantized:
+            case GroupQuantized or GroupQuantizedSparse24:
                 if (t.Shape.Length != 2) throw new InvalidDataException("group-quantized tensors must be 2-D.");
                 if (t.Bits is not (2 or 3 or 4 or 8)) throw new InvalidDataException($"{t.Bits}-bit group quantization is not supported by this format version.");
                 long rows = t.Shape[0], cols = t.Shape[1];
                 if (t.GroupSize <= 0 || cols % t.GroupSize != 0) throw new InvalidDataException($"group size {t.GroupSize} does not divide {cols} columns.");
+                bool sparse = t.Format == GroupQuantizedSparse24;
+                if (sparse && (!Sparse24Layout.Supports(t.Bits, cols, t.GroupSize) || t.OutlierCount != 0))
+                    throw new InvalidDataException($"2:4 packing needs 2-4 bits, groups of whole 128-column chunks and no outliers (got {t.Bits} bits, group {t.GroupSize}, {cols} columns).");
                 long groups = rows * (cols / t.GroupSize);
-                var parts = new Dictionary<string, long> { ["qweight"] = rows * PackedRowBytes(cols, t.Bits), ["scales"] = groups * 2, ["zeros"] = groups };
+                var parts = new Dictionary<string, long> { ["qweight"] = rows * (sparse ? Sparse24Layout.RowBytes(cols) : PackedRowBytes(cols, t.Bits)), ["scales"] = groups * 2, ["zeros"] = groups };
                 if (t.OutlierCount < 0 || t.OutlierCount > rows * cols) throw new InvalidDataException($"outlier count {t.OutlierCount} is impossible for a [{rows},{cols}] tensor.");
                 if (t.OutlierCount > 0)
                 {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using ModelBuild.Format.Pack;
 using ModelBuild.Runtime.Kernels;
 
 namespace ModelBuild.Runtime.Weights;
@@ -8,17 +9,29 @@ namespace ModelBuild.Runtime.Weights;
 /// TensorLayout.CodeAt); per group
 /// of <c>groupSize</c> columns an f16 scale and a u8 zero point; w = (q - zero) * scale.
 /// Optional outliers (CSR: rowStart[rows+1], columns, f16 values) replace the grid value at their positions.
+/// With <c>sparse24</c> the codes are 2:4-packed (Format.Pack.Sparse24Layout): two stored codes of every four
+/// columns, the others zero; AVX-512 VBMI multiplies them directly, other SIMD paths expand each row to 4-bit slots.
 /// The SIMD paths multiply the packed codes directly (no dequantized copy): rows in tiles that stay in cache,
 /// tokens in tiles, so prefill reuses each tile of weights across many tokens.
 /// </summary>
 public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize,
-    int* outlierRowStart = null, int* outlierCols = null, Half* outlierValues = null) : IWeightMatrix
+    int* outlierRowStart = null, int* outlierCols = null, Half* outlierValues = null, bool sparse24 = false) : IWeightMatrix
 {
     private const int RowTile = 16, TokenTile = 64;
 
     private readonly int _groups = cols / groupSize;
-    private readonly long _rowBytes = Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
-    private readonly int _container = Format.Pack.TensorLayout.ContainerBits(bits, cols);
+    private readonly long _rowBytes = sparse24 ? Sparse24Layout.RowBytes(cols) : TensorLayout.PackedRowBytes(cols, bits);
+    // A 2:4 row the kernels cannot read directly is expanded to 4-bit slots first.
+    private readonly int _container = sparse24 ? 4 : TensorLayout.ContainerBits(bits, cols);
+
+    /// <summary>A 2:4-packed matrix (format "gq24"); it has no outliers.</summary>
+    public static GroupQuantizedMatrix Sparse24(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize)
+    {
+        if (!Sparse24Layout.Supports(bits, cols, groupSize)) throw new ArgumentException($"2:4 packing needs 2-4 bits and groups of whole 128-column chunks (got {bits} bits, group {groupSize}, {cols} columns).");
+        return new GroupQuantizedMatrix(qweight, scales, zeros, rows, cols, bits, groupSize, sparse24: true);
+    }
+
+    public bool IsSparse24 => sparse24;
 
     public int Rows => rows;
     public int Cols => cols;
@@ -30,6 +43,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
 
     public void DequantizeRow(int row, Span<float> dst)
     {
+        if (sparse24)
+        {
+            DequantizeSparseRow(row, dst);
+            return;
+        }
         byte* q = qweight + row * _rowBytes;
         for (int g = 0; g < _groups; g++)
         {
@@ -42,10 +60,53 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             for (int j = outlierRowStart[row]; j < outlierRowStart[row + 1]; j++) dst[outlierCols[j]] = (float)outlierValues[j];
     }
 
-    /// <summary>The code of column <paramref name="c"/> in the row at <paramref name="q"/>.</summary>
+    /// <summary>Σ over the stored codes of (q − zero) · scale into their columns; the columns none names stay zero.</summary>
+    private void DequantizeSparseRow(int row, Span<float> dst)
+    {
+        dst[..cols].Clear();
+        byte* q = qweight + row * _rowBytes;
+        for (int chunk = 0; chunk < cols / Sparse24Layout.ChunkColumns; chunk++, q += Sparse24Layout.ChunkBytes)
+            for (int k = 0; k < 64; k++)
+            {
+                var (code, column) = StoredCode(q, k);
+                int c = chunk * Sparse24Layout.ChunkColumns + column, g = (int)((long)row * _groups + c / groupSize);
+                dst[c] += (code - zeros[g]) * (float)scales[g];
+            }
+    }
+
+    /// <summary>Stored code <paramref name="k"/> of the 2:4 chunk at <paramref name="q"/> and the chunk column (0-127) it belongs to.</summary>
+    private static (int Code, int Column) StoredCode(byte* q, int k)
+    {
+        var (cb, cs) = Sparse24Layout.CodeAt(k);
+        var (pb, ps) = Sparse24Layout.PositionAt(k);
+        return ((q[cb] >> cs) & 0xF, 4 * (k / 2) + ((q[pb] >> ps) & 3));
+    }
+
+    /// <summary>Writes a 2:4 row's codes in the dense layout of <paramref name="containerBits"/>-bit slots (zero points where pruned).</summary>
+    private void ExpandSparseRow(int row, byte* dst, int containerBits)
+    {
+        long denseBytes = TensorLayout.PackedRowBytes(cols, containerBits == 2 ? 2 : 4);
+        new Span<byte>(dst, (int)denseBytes).Clear();
+        for (int c = 0; c < cols; c++) Put(dst, c, zeros[(long)row * _groups + c / groupSize], containerBits);
+        byte* q = qweight + row * _rowBytes;
+        for (int chunk = 0; chunk < cols / Sparse24Layout.ChunkColumns; chunk++, q += Sparse24Layout.ChunkBytes)
+            for (int k = 0; k < 64; k++)
+            {
+                var (code, column) = StoredCode(q, k);
+                Put(dst, chunk * Sparse24Layout.ChunkColumns + column, code, containerBits);
+            }
+    }
+
+    private static void Put(byte* row, int c, int code, int containerBits)
+    {
+        var (at, shift, mask) = TensorLayout.CodeAt(c, containerBits);
+        row[at] = (byte)(row[at] & ~(mask << shift) | code << shift);
+    }
+
+    /// <summary>The code of column <paramref name="c"/> in the (dense) row at <paramref name="q"/>.</summary>
     private int Code(byte* q, int c)
     {
-        var (at, shift, mask) = Format.Pack.TensorLayout.CodeAt(c, _container);
+        var (at, shift, mask) = TensorLayout.CodeAt(c, _container);
         return (q[at] >> shift) & mask;
     }
 
@@ -69,12 +130,14 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScales = stackalloc float[tileGroups];
         float* tileScaleZeros = stackalloc float[tileGroups];
         float* four = stackalloc float[4];
+        bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && avx512 && Int4Sparse24Dot.IsSupported;
+        bool expand = sparse24 && !sparseKernel;
+        byte* expanded = stackalloc byte[expand ? cols / 2 : 0];
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
         // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
-        sbyte* codes = _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
+        sbyte* codes = _container <= 4 && !sparseKernel ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
-        bool avx512 = path == KernelPath.Avx512;
         delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
         {
             2 => avx512 ? &Int2GroupDot.Avx512 : &Int2GroupDot.Avx2,
@@ -83,7 +146,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         };
         // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
         delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
-            !avx512 ? null : _container == 2 ? &Int2GroupDot.Avx512Tokens4 : _container == 4 ? &Int4GroupDot.Avx512Tokens4 : null;
+            !avx512 || sparseKernel ? null : _container == 2 ? &Int2GroupDot.Avx512Tokens4 : _container == 4 ? &Int4GroupDot.Avx512Tokens4 : null;
         fixed (float* values = x.Values)
         {
             for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
@@ -110,6 +173,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                     {
                         int r = r0 + i;
                         byte* q = qweight + r * _rowBytes;
+                        if (expand)
+                        {
+                            ExpandSparseRow(r, expanded, 4);
+                            q = expanded;
+                        }
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
                         int t = t0;
                         if (dot4 != null)
@@ -119,6 +187,10 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                     codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
+                        if (sparseKernel)
+                            for (; t < t1; t++)
+                                y[(long)t * yStride + r] = Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize,
+                                    codes + (long)t * cols, activationScales + t * activationScaleStride);
                         for (; t < t1; t++)
                         {
                             float result = dot(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, cols, groupSize,
@@ -152,7 +224,16 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     public (byte[] Codes, float[] Scales, float[] Zeros, int[] OutlierRowStart, int[] OutlierCols, float[] OutlierValues) HostCopies()
     {
         long groupCount = (long)rows * _groups;
-        var codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
+        byte[] codes;
+        if (sparse24)
+        {
+            int container = TensorLayout.ContainerBits(bits, cols);
+            long denseRowBytes = TensorLayout.PackedRowBytes(cols, bits);
+            codes = new byte[checked(rows * denseRowBytes)];
+            fixed (byte* dense = codes)
+                for (int r = 0; r < rows; r++) ExpandSparseRow(r, dense + r * denseRowBytes, container);
+        }
+        else codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
         var scaleCopy = new float[groupCount];
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales, (int)groupCount), scaleCopy);
         var zeroCopy = new float[groupCount];
@@ -168,10 +249,10 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     public static void ValidateOutliers(int* rowStart, int* columns, int rows, int cols, int count, string tensor, string path)
     {
         if (rowStart[0] != 0 || rowStart[rows] != count)
-            throw new Format.Pack.PackFormatException(path, $"tensor '{tensor}' has an inconsistent outlier row index.");
+            throw new PackFormatException(path, $"tensor '{tensor}' has an inconsistent outlier row index.");
         for (int r = 0; r < rows; r++)
-            if (rowStart[r + 1] < rowStart[r]) throw new Format.Pack.PackFormatException(path, $"tensor '{tensor}' has an inconsistent outlier row index.");
+            if (rowStart[r + 1] < rowStart[r]) throw new PackFormatException(path, $"tensor '{tensor}' has an inconsistent outlier row index.");
         for (int j = 0; j < count; j++)
-            if ((uint)columns[j] >= (uint)cols) throw new Format.Pack.PackFormatException(path, $"tensor '{tensor}' has an outlier outside its {cols} columns.");
+            if ((uint)columns[j] >= (uint)cols) throw new PackFormatException(path, $"tensor '{tensor}' has an outlier outside its {cols} columns.");
     }
 }

@@ -1,0 +1,151 @@
+using System.Runtime.InteropServices;
+using ModelBuild.Format.Pack;
+using ModelBuild.Runtime.Kernels;
+using ModelBuild.Runtime.Weights;
+
+namespace ModelBuild.Runtime.Tests;
+
+/// <summary>
+/// 2:4-packed group-quantized matrices against the same codes in the dense layout: the dense matrix (tested by
+/// <see cref="KernelAgreementTests"/>) is the reference for dequantization and for every kernel path.
+/// </summary>
+public unsafe class Sparse24Tests
+{
+    [Theory]
+    [InlineData(4, 9, 128, 128, 1)]    // a single chunk
+    [InlineData(4, 37, 384, 128, 3)]   // a chunk pair and a single chunk
+    [InlineData(4, 16, 512, 256, 70)]  // groups of two chunks, more tokens than a tile
+    [InlineData(3, 5, 256, 128, 2)]
+    [InlineData(2, 7, 256, 256, 2)]    // 2-bit codes (dense: four per byte; 2:4: 4-bit slots)
+    public void Every_path_matches_the_same_codes_in_the_dense_layout(int bits, int rows, int cols, int group, int tokens)
+    {
+        using var pair = SparsePair.Create(bits, rows, cols, group, seed: rows * 7 + cols);
+        var w = new float[cols];
+        var wd = new float[cols];
+        for (int r = 0; r < rows; r++)
+        {
+            pair.Sparse.DequantizeRow(r, w);
+            pair.Dense.DequantizeRow(r, wd);
+            Assert.Equal(wd, w);
+            Assert.True(w.Count(v => v == 0) >= cols / 2, "at least two of every four weights are zero");
+        }
+
+        var x = KernelAgreementTests.RandomValues(tokens * cols, seed: tokens);
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var expected = Run(pair.Dense, x, tokens, cols, path);
+            var actual = Run(pair.Sparse, x, tokens, cols, path);
+            // Same int8 activations on the SIMD paths; only the order of float additions differs.
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-4f * (1 + Math.Abs(expected[i])), $"{path} {i}: {actual[i]} vs {expected[i]}");
+        }
+        Assert.Equal(rows * (cols / 128 * 48L + cols / group * 3L), pair.Sparse.PackedBytes);
+    }
+
+    [Fact]
+    public void The_device_path_runs_a_sparse_matrix_as_its_dense_expansion()
+    {
+        using var pair = SparsePair.Create(4, 11, 256, 128, seed: 3);
+        var dense = pair.Dense.HostCopies();
+        var sparse = pair.Sparse.HostCopies();
+        Assert.Equal(dense.Codes, sparse.Codes);
+        Assert.Equal(dense.Zeros, sparse.Zeros);
+        Assert.Equal(dense.Scales, sparse.Scales);
+    }
+
+    [Fact]
+    public void Packing_refuses_a_quad_with_three_nonzero_weights()
+    {
+        int rows = 2, cols = 128;
+        var codes = new byte[rows * cols];
+        var zeros = new byte[] { 8, 8 };
+        Array.Fill(codes, (byte)8);
+        codes[1] = 3;
+        codes[3] = 9;
+        Assert.NotNull(Sparse24Layout.TryPack(codes, zeros, rows, cols, 128));
+        codes[2] = 1;
+        Assert.Null(Sparse24Layout.TryPack(codes, zeros, rows, cols, 128));
+    }
+
+    [Fact]
+    public void A_quad_with_one_nonzero_weight_still_stores_two_distinct_positions()
+    {
+        var codes = new byte[128];
+        Array.Fill(codes, (byte)5);
+        codes[4 * 7 + 0] = 15;  // quad 7: only its first column is non-zero
+        var packed = Sparse24Layout.TryPack(codes, new byte[] { 5 }, 1, 128, 128)!;
+        int Position(int k) { var (b, s) = Sparse24Layout.PositionAt(k); return (packed[b] >> s) & 3; }
+        int Code(int k) { var (b, s) = Sparse24Layout.CodeAt(k); return (packed[b] >> s) & 15; }
+        Assert.Equal((0, 15), (Position(14), Code(14)));
+        Assert.Equal((1, 5), (Position(15), Code(15)));
+    }
+
+    private static float[] Run(IWeightMatrix m, float[] x, int tokens, int cols, KernelPath path)
+    {
+        var batch = new ActivationBatch(tokens, cols);
+        batch.Reset(tokens);
+        x.CopyTo(batch.Values, 0);
+        batch.EnsureQuantizedIfPossible();
+        var y = new float[tokens * m.Rows];
+        using var pool = new Threading.WorkerPool(2);
+        new MatMul(pool, path).Multiply(m, batch, y);
+        return y;
+    }
+
+    /// <summary>Random codes pruned 2:4 (pruned = the group's zero point), packed both ways in unmanaged memory.</summary>
+    private sealed class SparsePair : IDisposable
+    {
+        private readonly List<nint> _blocks = [];
+        public GroupQuantizedMatrix Dense { get; private set; } = null!;
+        public GroupQuantizedMatrix Sparse { get; private set; } = null!;
+
+        public static SparsePair Create(int bits, int rows, int cols, int group, int seed)
+        {
+            var rng = new Random(seed);
+            int groups = cols / group;
+            var zeros = new byte[rows * groups];
+            var scales = new Half[rows * groups];
+            for (int i = 0; i < zeros.Length; i++)
+            {
+                zeros[i] = (byte)rng.Next(1 << bits);
+                scales[i] = (Half)(0.001 + rng.NextDouble() * 0.05);
+            }
+            var codes = new byte[rows * cols];
+            for (int r = 0; r < rows; r++)
+                for (int c0 = 0; c0 < cols; c0 += 4)
+                {
+                    byte zero = zeros[r * groups + c0 / group];
+                    int a = rng.Next(4), b = (a + 1 + rng.Next(3)) % 4;
+                    for (int i = 0; i < 4; i++) codes[r * cols + c0 + i] = i == a || i == b ? (byte)rng.Next(1 << bits) : zero;
+                }
+            int container = TensorLayout.ContainerBits(bits, cols);
+            long rowBytes = TensorLayout.PackedRowBytes(cols, bits);
+            var dense = new byte[rows * rowBytes];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                {
+                    var (at, shift, _) = TensorLayout.CodeAt(c, container);
+                    dense[r * rowBytes + at] |= (byte)(codes[r * cols + c] << shift);
+                }
+            var pair = new SparsePair();
+            byte* z = pair.Copy(zeros), q = pair.Copy(dense), sq = pair.Copy(Sparse24Layout.TryPack(codes, zeros, rows, cols, group)!);
+            var s = (Half*)pair.Copy(MemoryMarshal.AsBytes(scales.AsSpan()).ToArray());
+            pair.Dense = new GroupQuantizedMatrix(q, s, z, rows, cols, bits, group);
+            pair.Sparse = GroupQuantizedMatrix.Sparse24(sq, s, z, rows, cols, bits, group);
+            return pair;
+        }
+
+        private byte* Copy(byte[] data)
+        {
+            var p = (byte*)NativeMemory.AlignedAlloc((nuint)data.Length, 64);
+            _blocks.Add((nint)p);
+            data.CopyTo(new Span<byte>(p, data.Length));
+            return p;
+        }
+
+        public void Dispose()
+        {
+            foreach (var p in _blocks) NativeMemory.AlignedFree((void*)p);
+        }
+    }
+}
