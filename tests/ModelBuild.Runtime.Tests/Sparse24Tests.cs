@@ -42,6 +42,22 @@ public unsafe class Sparse24Tests
         Assert.Equal(rows * (cols / 128 * 48L + cols / group * 3L), pair.Sparse.PackedBytes);
     }
 
+    [Theory]
+    [InlineData(37, 384, 128, 7)]   // four-token passes plus a tail of three; a chunk pair and a single chunk
+    [InlineData(6, 512, 256, 66)]   // across the 64-token tile
+    public void Prefill_gives_each_token_exactly_what_decoding_it_alone_gives(int rows, int cols, int group, int tokens)
+    {
+        if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;
+        using var pair = SparsePair.Create(4, rows, cols, group, seed: tokens);
+        var x = KernelAgreementTests.RandomValues(tokens * cols, seed: rows);
+        var together = Run(pair.Sparse, x, tokens, cols, KernelPath.Avx512);
+        for (int t = 0; t < tokens; t++)
+        {
+            var alone = Run(pair.Sparse, x[(t * cols)..((t + 1) * cols)], 1, cols, KernelPath.Avx512);
+            for (int r = 0; r < rows; r++) Assert.Equal(alone[r], together[t * rows + r]);
+        }
+    }
+
     [Fact]
     public void The_device_path_runs_a_sparse_matrix_as_its_dense_expansion()
     {

@@ -22,7 +22,8 @@ public unsafe class MatVecBenchmarks
     private MatMul _matMul = null!;
     private WorkerPool _pool = null!;
 
-    [Params(4, 8)] public int Bits;
+    /// <summary>int4 and int8 group-quantized, and int4 packed 2:4 (any bytes are valid codes and positions).</summary>
+    [Params("int4", "int4-2:4", "int8")] public string Format = "int4";
     [Params(KernelPath.Avx2, KernelPath.Avx512)] public KernelPath Path;
     [Params(1, 2)] public int Threads;
     /// <summary>A TinyLlama MLP matrix (fits the 32 MB L3), and 64 of them stacked (streams from memory).</summary>
@@ -34,14 +35,17 @@ public unsafe class MatVecBenchmarks
     public void Setup()
     {
         var rng = new Random(1);
-        long bytes = (long)Rows * Cols * (Bits == 8 ? 8 : 4) / 8;
+        int bits = Format == "int8" ? 8 : 4;
+        bool sparse = Format == "int4-2:4";
+        long bytes = (long)Rows * Cols * (bits == 8 ? 8 : sparse ? 3 : 4) / 8;
         _q = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         for (long i = 0; i < bytes; i++) _q[i] = (byte)rng.Next(256);
         int groups = Rows * Cols / Group;
         _scales = (Half*)NativeMemory.AlignedAlloc((nuint)groups * 2, 64);
         _zeros = (byte*)NativeMemory.AlignedAlloc((nuint)groups, 64);
-        for (int i = 0; i < groups; i++) { _scales[i] = (Half)0.01f; _zeros[i] = (byte)(Bits == 8 ? 128 : 8); }
-        _matrix = new GroupQuantizedMatrix(_q, _scales, _zeros, Rows, Cols, Bits, Group);
+        for (int i = 0; i < groups; i++) { _scales[i] = (Half)0.01f; _zeros[i] = (byte)(bits == 8 ? 128 : 8); }
+        _matrix = sparse ? GroupQuantizedMatrix.Sparse24(_q, _scales, _zeros, Rows, Cols, bits, Group)
+            : new GroupQuantizedMatrix(_q, _scales, _zeros, Rows, Cols, bits, Group);
         _x = new ActivationBatch(1, Cols);
         _x.Reset(1);
         for (int i = 0; i < Cols; i++) _x.Values[i] = rng.NextSingle() - 0.5f;

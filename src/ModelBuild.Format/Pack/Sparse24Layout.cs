@@ -4,9 +4,10 @@ namespace ModelBuild.Format.Pack;
 /// Group-quantized weights pruned 2:4 (format "gq24"): of every four consecutive columns only two codes are stored,
 /// each with its 2-bit position in the quad; the other two weights are zero (their code is the group's zero point).
 /// Each 128-column chunk of a row takes 48 bytes in one stream: 32 bytes of codes (byte j holds kept code j in its
-/// low nibble and kept code j+32 in its high one) and 16 bytes of positions (byte j holds those of kept codes j,
-/// j+16, j+32, j+48 in bits 0-1, 2-3, 4-5, 6-7). Kept code k of a chunk belongs to quad k/2. The order lets a
-/// SIMD kernel unpack all 64 codes and positions of a chunk with a broadcast, a per-lane shift and a mask.
+/// low nibble and kept code j+32 in its high one) and 16 bytes of positions, two 64-bit words: the positions of kept
+/// codes 8Q..8Q+7 lie in word Q mod 2, at bit 16·(Q/2) + 2i for code 8Q+i. Kept code k of a chunk belongs to
+/// quad k/2. The order lets a SIMD kernel unpack a chunk's 64 codes with a broadcast, a per-half shift and a mask,
+/// and its 64 positions with a 128-bit broadcast and one bit-field select per byte (vpmultishiftqb).
 /// 3 bits per weight plus scales, against 4 for dense 4-bit codes.
 /// </summary>
 public static class Sparse24Layout
@@ -23,7 +24,11 @@ public static class Sparse24Layout
     public static (int Byte, int Shift) CodeAt(int k) => (k & 31, (k >> 5) * 4);
 
     /// <summary>Byte and shift of kept code <paramref name="k"/>'s position within its chunk; the mask is 0x3.</summary>
-    public static (int Byte, int Shift) PositionAt(int k) => (CodeBytes + (k & 15), (k >> 4) * 2);
+    public static (int Byte, int Shift) PositionAt(int k)
+    {
+        int word = (k >> 3) & 1, bit = 16 * (k >> 4) + 2 * (k & 7);
+        return (CodeBytes + 8 * word + bit / 8, bit % 8);
+    }
 
     /// <summary>
     /// Packs a row-major [rows, cols] code matrix (one code per byte) whose every quad has at most two codes that

@@ -7,7 +7,9 @@ namespace ModelBuild.Runtime.Kernels;
 /// The input rows of one matrix multiply ([Tokens, Cols] floats), plus an int8 copy made on first use by a
 /// SIMD kernel: per block of 32 values a scale (max|x| / 127) and the rounded codes. The int4 kernels read the
 /// codes in "nibble order": within each 128-column chunk, the 64 even columns first, then the 64 odd ones,
-/// matching how two 4-bit weights share a byte (low nibble = even column).
+/// matching how two 4-bit weights share a byte (low nibble = even column). The 2:4 kernel reads them in "half-block
+/// order": per 128-column chunk the first 16 columns of each 32-block, then the second 16 of each, so that every
+/// 128-bit lane of a register holds the columns one lane of gathered activations draws from.
 /// </summary>
 public sealed class ActivationBatch
 {
@@ -21,6 +23,7 @@ public sealed class ActivationBatch
     public float[] Values { get; }
     public AlignedBuffer<sbyte> Codes { get; }
     public AlignedBuffer<sbyte> NibbleOrderCodes { get; }
+    public AlignedBuffer<sbyte> HalfBlockOrderCodes { get; }
     /// <summary>Per token and 32-block: the code scale.</summary>
     public AlignedBuffer<float> BlockScales { get; }
     /// <summary>Per token and 32-block: the sum of the block's dequantized values (for zero-point terms).</summary>
@@ -36,6 +39,7 @@ public sealed class ActivationBatch
         bool blocked = cols % BlockSize == 0;
         Codes = new(blocked ? maxTokens * cols : 0);
         NibbleOrderCodes = new(cols % 128 == 0 ? maxTokens * cols : 0);
+        HalfBlockOrderCodes = new(cols % 128 == 0 ? maxTokens * cols : 0);
         BlockScales = new(blocked ? maxTokens * cols / BlockSize : 0);
         BlockSums = new(BlockScales.Length);
         NibbleLaneScales = new(cols % 128 == 0 ? maxTokens * cols / 8 : 0);
@@ -79,6 +83,9 @@ public sealed class ActivationBatch
                     NibbleOrderCodes[row + chunk + k] = Codes[row + chunk + 2 * k];
                     NibbleOrderCodes[row + chunk + 64 + k] = Codes[row + chunk + 2 * k + 1];
                 }
+                // Byte 64h + 16l + i holds column 32l + 16h + i.
+                for (int i = 0; i < 128; i++)
+                    HalfBlockOrderCodes[row + chunk + i] = Codes[row + chunk + 32 * ((i >> 4) & 3) + 16 * (i >> 6) + (i & 15)];
                 // Lane j of a 128-column chunk covers columns 8j .. 8j+7, all inside block (8j)/32.
                 for (int lane = 0; lane < 16; lane++)
                     NibbleLaneScales[t * (Cols / 8) + chunk / 8 + lane] = BlockScales[t * blocks + (chunk + 8 * lane) / BlockSize];

@@ -6,9 +6,10 @@ namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
 /// One row of 2:4-packed 4-bit codes (48 bytes per 128-column chunk, see Format.Pack.Sparse24Layout) against one
-/// token's int8 activations in natural order. Per chunk the 64 kept codes and their positions unpack with a broadcast,
-/// a per-lane shift and a mask; one AVX-512 VBMI byte permute (vpermi2b) gathers the 64 activations they multiply,
-/// so a chunk costs one vpmaddubsw pair where the dense kernel needs two, for ¾ of the bytes. The zero point is
+/// token's int8 activations in half-block order (ActivationBatch). Per chunk the 64 kept codes and their columns unpack
+/// with broadcasts, shifts, a bit-field select (AVX-512 VBMI) and masks; two in-lane byte shuffles (vpshufb) and a blend
+/// gather the 64 activations they multiply (one vpermi2b over the natural order measured 1.7× slower here), so a
+/// chunk costs one vpmaddubsw pair where the dense kernel needs two, for ¾ of the bytes. The zero point is
 /// subtracted in the same 16-bit lanes (Σ (q − z)·x over the kept columns; pruned ones are exactly zero), so no
 /// per-group activation sums are needed. Returns Σ_g scale_g · Σ_{kept i∈g} (q_i − zero_g) · x_i.
 /// </summary>
@@ -16,7 +17,6 @@ public static unsafe class Int4Sparse24Dot
 {
     public static bool IsSupported => Avx512Vbmi.IsSupported && Avx512BW.IsSupported;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         int chunks = cols / 128, perGroup = groupSize / 128;
@@ -43,23 +43,70 @@ public static unsafe class Int4Sparse24Dot
         return Vector512.Sum(accA + accB);
     }
 
+    /// <summary>
+    /// Four tokens against one row (prefill): each chunk's codes and columns are unpacked once for all four. Per token
+    /// the arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing and accumulators), so results are identical.
+    /// </summary>
+    public static void Avx512Tokens4(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, long xStride,
+        float* laneScales, long laneStride, float* results)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q);
+            StreamPrefetch.Ahead(q + 64);
+            var (codes, columns) = Unpack(q);
+            Accumulate4(codes, columns, zeros[c / perGroup], scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            (codes, columns) = Unpack(q + 48);
+            Accumulate4(codes, columns, zeros[(c + 1) / perGroup], scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            q += 96;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var (codes, columns) = Unpack(q);
+            Accumulate4(codes, columns, zeros[c / perGroup], scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+        }
+        results[0] = Vector512.Sum(a0 + b0);
+        results[1] = Vector512.Sum(a1 + b1);
+        results[2] = Vector512.Sum(a2 + b2);
+        results[3] = Vector512.Sum(a3 + b3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate4(Vector512<byte> codes, Vector512<byte> columns, byte zero, float scale, sbyte* x, long xStride,
+        float* laneScales, long laneStride, ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
+    {
+        var s = Vector512.Create(scale);
+        r0 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x, laneScales), s, r0);
+        r1 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + xStride, laneScales + laneStride), s, r1);
+        r2 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 2 * xStride, laneScales + 2 * laneStride), s, r2);
+        r3 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 3 * xStride, laneScales + 3 * laneStride), s, r3);
+    }
+
     /// <summary>A chunk's 64 kept codes (byte k = code k) and the columns 0-127 they sit in (4·(k/2) + position).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector512<byte> Codes, Vector512<byte> Columns) Unpack(byte* q)
     {
-        // Codes: the 32 bytes in both halves, the upper half shifted down a nibble. Positions: the 16 bytes in all
-        // four 128-bit lanes, lane m shifted down 2m bits.
+        // Codes: the 32 bytes in both halves, the upper half shifted down a nibble. Positions: the two words in
+        // every 128-bit lane, each byte selecting its own 2-bit field; then (field & 3) | 4·(k/2) in one ternary op.
         var codeBytes = Avx512F.BroadcastVector256ToVector512((ulong*)q);
         var codes = Avx512F.ShiftRightLogicalVariable(codeBytes, Vector512.Create(0UL, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector512.Create((byte)0x0F);
-        var positionBytes = Avx512F.BroadcastVector128ToVector512((uint*)(q + 32)).AsUInt16();
-        var positions = Avx512BW.ShiftRightLogicalVariable(positionBytes, LaneShifts).AsByte() & Vector512.Create((byte)3);
-        return (codes, positions + QuadStarts);
+        var positionWords = Avx512F.BroadcastVector128ToVector512((uint*)(q + 32)).AsUInt64();
+        var fields = Avx512Vbmi.MultiShift(FieldOffsets, positionWords);
+        return (codes, Avx512F.TernaryLogic(fields, Vector512.Create((byte)3), QuadStarts, 0xEA));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, sbyte* x, float* laneScales)
     {
-        var gathered = Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(x), columns.AsSByte(), Vector512.Load(x + 64));
+        // Output lane l (kept codes 16l..16l+15) draws from columns 32l..32l+31: the first 16 sit in lane l of the first
+        // register, the second 16 in lane l of the second; vpshufb reads the low 4 bits of each column number.
+        var gathered = Vector512.ConditionalSelect(SecondHalves, Avx512BW.Shuffle(Vector512.Load(x + 64), columns.AsSByte()),
+            Avx512BW.Shuffle(Vector512.Load(x), columns.AsSByte()));
         // Both products fit 16 bits (15 · 127 · 2), and so does their difference.
         var pairs = Avx512BW.MultiplyAddAdjacent(codes, gathered) - Avx512BW.MultiplyAddAdjacent(Vector512.Create(zero), gathered);
         var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
@@ -67,16 +114,19 @@ public static unsafe class Int4Sparse24Dot
         return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
     }
 
-    /// <summary>Per 16-bit word: 2m in 128-bit lane m.</summary>
-    private static readonly Vector512<ushort> LaneShifts = Vector512.Create(
-        Vector256.Create(Vector128.Create((ushort)0), Vector128.Create((ushort)2)), Vector256.Create(Vector128.Create((ushort)4), Vector128.Create((ushort)6)));
+    /// <summary>Byte 8Q+i selects bits 16·(Q/2) + 2i of its word (Sparse24Layout.PositionAt).</summary>
+    private static readonly Vector512<byte> FieldOffsets = Table(k => 16 * (k >> 4) + 2 * (k & 7));
 
-    private static readonly Vector512<byte> QuadStarts = QuadStartVector();
+    /// <summary>Kept codes whose quad lies in the second half of its 32-column block.</summary>
+    private static readonly Vector512<sbyte> SecondHalves = Table(k => (k & 8) != 0 ? 0xFF : 0).AsSByte();
 
-    private static Vector512<byte> QuadStartVector()
+    /// <summary>The first column of kept code k's quad.</summary>
+    private static readonly Vector512<byte> QuadStarts = Table(k => 4 * (k / 2));
+
+    private static Vector512<byte> Table(Func<int, int> value)
     {
-        var starts = new byte[64];
-        for (int k = 0; k < 64; k++) starts[k] = (byte)(4 * (k / 2));
-        return Vector512.Create(starts);
+        var bytes = new byte[64];
+        for (int k = 0; k < 64; k++) bytes[k] = (byte)value(k);
+        return Vector512.Create(bytes);
     }
 }

@@ -135,7 +135,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         byte* expanded = stackalloc byte[expand ? cols / 2 : 0];
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
         // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
-        sbyte* codes = _container <= 4 && !sparseKernel ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
+        sbyte* codes = sparseKernel ? x.HalfBlockOrderCodes.Pointer : _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
         delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
@@ -188,9 +188,17 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                         if (sparseKernel)
+                        {
+                            for (; t + 4 <= t1; t += 4)
+                            {
+                                Int4Sparse24Dot.Avx512Tokens4(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)t * cols, cols,
+                                    activationScales + t * activationScaleStride, activationScaleStride, four);
+                                for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = four[k];
+                            }
                             for (; t < t1; t++)
                                 y[(long)t * yStride + r] = Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize,
                                     codes + (long)t * cols, activationScales + t * activationScaleStride);
+                        }
                         for (; t < t1; t++)
                         {
                             float result = dot(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, cols, groupSize,
