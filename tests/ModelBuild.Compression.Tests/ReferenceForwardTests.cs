@@ -96,4 +96,46 @@ public class ReferenceForwardTests
             Assert.True(simdDiff < SimdTolerance && simdDiff < weightEffect / 2, $"{path}: max |logit difference| {simdDiff}; weight quantization moved logits by {weightEffect}");
         }
     }
+
+    [Fact]
+    public void Sparse24_int4_pack_stores_half_the_codes_and_its_logits_match_the_reference()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        File.WriteAllText(dir.File("s.yaml"), "stages:\n  - sparsify: { method: magnitude, pattern: \"2:4\" }\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        new Compressor().Compress(cp, SpecParser.ParseFile(dir.File("s.yaml")), dir.File("s24.mbpack"));
+        using (var pack = Format.Pack.PackReader.Open(dir.File("s24.mbpack")))
+        {
+            var projections = pack.Manifest.Tensors.Where(t => t.Name.EndsWith("_proj.weight")).ToList();
+            Assert.NotEmpty(projections);
+            Assert.All(projections, t => Assert.Equal(Format.Pack.TensorLayout.GroupQuantizedSparse24, t.Format));
+            Assert.All(projections, t => Assert.Equal(t.Shape[0] * t.Shape[1] * 3 / 8, t.Parts["qweight"].Length));
+        }
+        var ids = SampleIds(cp);
+        var expected = ReferenceLogits(cp, ids, (name, w) =>
+        {
+            if (!LayerSelector.Matches(name, CompressionSpec.DefaultTargets, Array.Empty<string>())) return w;
+            int rows = (int)cp.Entry(name).Shape[0], cols = (int)cp.Entry(name).Shape[1];
+            return RtnQuantizer.Quantize(PruneSmallestTwoOfFour(w), rows, cols, 4, 128, false).Dequantize();
+        });
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Ilgpu })
+        {
+            float diff = expected.Zip(RuntimeLogits(dir.File("s24.mbpack"), ids, path), (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(diff < Tolerance, $"{path}: max |logit difference| {diff}");
+        }
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            float diff = expected.Zip(RuntimeLogits(dir.File("s24.mbpack"), ids, path), (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(diff < SimdTolerance, $"{path}: max |logit difference| {diff}");
+        }
+    }
+
+    /// <summary>2:4 magnitude pruning written out plainly: in every four columns the two smallest |w| become zero (ties: lower column first).</summary>
+    private static float[] PruneSmallestTwoOfFour(float[] w)
+    {
+        var result = (float[])w.Clone();
+        for (int q = 0; q < w.Length; q += 4)
+            foreach (int i in Enumerable.Range(q, 4).OrderBy(i => Math.Abs(w[i])).ThenBy(i => i).Take(2)) result[i] = 0;
+        return result;
+    }
 }
