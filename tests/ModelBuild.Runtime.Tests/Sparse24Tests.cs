@@ -69,6 +69,47 @@ public unsafe class Sparse24Tests
         Assert.Equal(dense.Scales, sparse.Scales);
     }
 
+    [Theory]
+    [InlineData(7, 128, 1)]
+    [InlineData(19, 384, 1)]
+    [InlineData(5, 256, 9)]   // prefill: rows expanded once, reused per token
+    public void F16_rows_pruned_2_4_match_their_dense_product_on_every_path(int rows, int cols, int tokens)
+    {
+        var rng = new Random(rows + cols);
+        var dense = new Half[rows * cols];
+        for (int q = 0; q < dense.Length; q += 4)
+        {
+            int a = rng.Next(4), b = (a + 1 + rng.Next(3)) % 4;
+            dense[q + a] = (Half)(rng.NextDouble() * 2 - 1);
+            if (rng.Next(8) != 0) dense[q + b] = (Half)(rng.NextDouble() * 2 - 1);  // some quads keep one value only
+        }
+        var packed = Sparse24Layout.TryPackHalf(dense, rows, cols)!;
+        Assert.Equal(rows * cols / 128 * 144, packed.Length);
+        fixed (byte* p = packed)
+        {
+            var m = new Sparse24HalfMatrix(p, rows, cols);
+            var w = new float[rows * cols];
+            for (int r = 0; r < rows; r++) m.DequantizeRow(r, w.AsSpan(r * cols, cols));
+            Assert.Equal(dense.Select(h => (float)h).ToArray(), w);
+            var x = KernelAgreementTests.RandomValues(tokens * cols, seed: 2);
+            foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+            {
+                var y = Run(m, x, tokens, cols, path);
+                for (int t = 0; t < tokens; t++)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        double exact = 0, magnitude = 0;
+                        for (int c = 0; c < cols; c++)
+                        {
+                            exact += (double)w[r * cols + c] * x[t * cols + c];
+                            magnitude += Math.Abs((double)w[r * cols + c] * x[t * cols + c]);
+                        }
+                        Assert.True(Math.Abs(y[t * rows + r] - exact) <= 1e-5 * magnitude + 1e-6, $"{path} t={t} r={r}: {y[t * rows + r]} vs {exact}");
+                    }
+            }
+        }
+    }
+
     [Fact]
     public void Packing_refuses_a_quad_with_three_nonzero_weights()
     {
@@ -81,6 +122,11 @@ public unsafe class Sparse24Tests
         Assert.NotNull(Sparse24Layout.TryPack(codes, zeros, rows, cols, 128));
         codes[2] = 1;
         Assert.Null(Sparse24Layout.TryPack(codes, zeros, rows, cols, 128));
+        var halves = new Half[128];
+        halves[0] = halves[1] = (Half)1;
+        Assert.NotNull(Sparse24Layout.TryPackHalf(halves, 1, 128));
+        halves[3] = (Half)(-2);
+        Assert.Null(Sparse24Layout.TryPackHalf(halves, 1, 128));
     }
 
     [Fact]

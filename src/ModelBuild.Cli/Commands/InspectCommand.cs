@@ -51,5 +51,5 @@ public static class InspectCommand
 
     private static string Describe(TensorEntry t) =>
         (t.Format is TensorLayout.GroupQuantized or TensorLayout.GroupQuantizedSparse24 ? $"int{t.Bits} g{t.GroupSize}{(t.Symmetric ? " sym" : "")}" : t.Format)
-        + (t.Sparsity is null ? "" : $" {t.Sparsity} sparse") + (t.Format == TensorLayout.GroupQuantizedSparse24 ? ", packed" : "") + (t.OutlierCount > 0 ? " +outliers" : "");
+        + (t.Sparsity is null ? "" : $" {t.Sparsity} sparse") + (t.Format is TensorLayout.GroupQuantizedSparse24 or TensorLayout.F16Sparse24 ? ", packed" : "") + (t.OutlierCount > 0 ? " +outliers" : "");
 }

@@ -104,7 +104,14 @@ public sealed class Compressor(Action<string>? log = null)
                 else
                 {
                     layerReport["relative_weight_error"] = RelativeError(data, layer.Dense!);
-                    writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Sparsity = layer.Sparsity, Parts = new() { ["data"] = writer.AddBlob(ToHalfBytes(layer.Dense!)) } });
+                    byte[] halves = ToHalfBytes(layer.Dense!);
+                    byte[]? sparseHalves = layer.Sparsity is not null && shape[1] % Sparse24Layout.ChunkColumns == 0
+                        ? Sparse24Layout.TryPackHalf(MemoryMarshal.Cast<byte, Half>(halves), (int)shape[0], (int)shape[1]) : null;
+                    writer.AddTensor(new TensorEntry
+                    {
+                        Name = name, Format = sparseHalves is null ? TensorLayout.F16 : TensorLayout.F16Sparse24, Shape = shape, Sparsity = layer.Sparsity,
+                        Parts = new() { ["data"] = writer.AddBlob(sparseHalves ?? halves) },
+                    });
                 }
                 if (layer.RelativeOutputError is double e) layerReport["relative_output_error"] = Math.Round(e, 6);
                 if (layer.Sparsity is not null) layerReport["zero_fraction"] = Math.Round(layer.ZeroFraction, 6);

@@ -8,6 +8,8 @@ public static class TensorLayout
     public const string GroupQuantized = "gq";
     /// <summary>Group-quantized and pruned 2:4, two codes of every four columns stored (<see cref="Sparse24Layout"/>).</summary>
     public const string GroupQuantizedSparse24 = "gq24";
+    /// <summary>f16 weights pruned 2:4, two values of every four columns stored (<see cref="Sparse24Layout"/>).</summary>
+    public const string F16Sparse24 = "f16s24";
 
     /// <summary>
     /// Bits per stored code: 2-bit codes four per byte when rows are whole 128-column chunks, 3- and 4-bit codes
@@ -37,6 +39,10 @@ public static class TensorLayout
         {
             case F32: return new() { ["data"] = count * 4 };
             case F16: return new() { ["data"] = count * 2 };
+            case F16Sparse24:
+                if (t.Shape.Length != 2 || t.Shape[1] % Sparse24Layout.ChunkColumns != 0)
+                    throw new InvalidDataException("2:4-packed f16 tensors must be 2-D with whole 128-column chunks.");
+                return new() { ["data"] = t.Shape[0] * Sparse24Layout.HalfRowBytes(t.Shape[1]) };
             case GroupQuantized or GroupQuantizedSparse24:
                 if (t.Shape.Length != 2) throw new InvalidDataException("group-quantized tensors must be 2-D.");
                 if (t.Bits is not (2 or 3 or 4 or 8)) throw new InvalidDataException($"{t.Bits}-bit group quantization is not supported by this format version.");

@@ -15,7 +15,7 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 public static unsafe class Int4Sparse24Dot
 {
-    public static bool IsSupported => Avx512Vbmi.IsSupported && Avx512BW.IsSupported;
+    public static bool IsSupported => Sparse24Columns.IsSupported;
 
     public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, float* laneScales)
     {
@@ -91,13 +91,10 @@ public static unsafe class Int4Sparse24Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector512<byte> Codes, Vector512<byte> Columns) Unpack(byte* q)
     {
-        // Codes: the 32 bytes in both halves, the upper half shifted down a nibble. Positions: the two words in
-        // every 128-bit lane, each byte selecting its own 2-bit field; then (field & 3) | 4·(k/2) in one ternary op.
+        // The 32 code bytes in both halves, the upper half shifted down a nibble.
         var codeBytes = Avx512F.BroadcastVector256ToVector512((ulong*)q);
         var codes = Avx512F.ShiftRightLogicalVariable(codeBytes, Vector512.Create(0UL, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector512.Create((byte)0x0F);
-        var positionWords = Avx512F.BroadcastVector128ToVector512((uint*)(q + 32)).AsUInt64();
-        var fields = Avx512Vbmi.MultiShift(FieldOffsets, positionWords);
-        return (codes, Avx512F.TernaryLogic(fields, Vector512.Create((byte)3), QuadStarts, 0xEA));
+        return (codes, Sparse24Columns.Unpack(q + 32));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -114,19 +111,6 @@ public static unsafe class Int4Sparse24Dot
         return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
     }
 
-    /// <summary>Byte 8Q+i selects bits 16·(Q/2) + 2i of its word (Sparse24Layout.PositionAt).</summary>
-    private static readonly Vector512<byte> FieldOffsets = Table(k => 16 * (k >> 4) + 2 * (k & 7));
-
     /// <summary>Kept codes whose quad lies in the second half of its 32-column block.</summary>
-    private static readonly Vector512<sbyte> SecondHalves = Table(k => (k & 8) != 0 ? 0xFF : 0).AsSByte();
-
-    /// <summary>The first column of kept code k's quad.</summary>
-    private static readonly Vector512<byte> QuadStarts = Table(k => 4 * (k / 2));
-
-    private static Vector512<byte> Table(Func<int, int> value)
-    {
-        var bytes = new byte[64];
-        for (int k = 0; k < 64; k++) bytes[k] = (byte)value(k);
-        return Vector512.Create(bytes);
-    }
+    private static readonly Vector512<sbyte> SecondHalves = Sparse24Columns.Table(k => (k & 8) != 0 ? 0xFF : 0).AsSByte();
 }

@@ -69,6 +69,7 @@ public sealed class LlamaWeights
             TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: false),
             TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: true),
             TensorLayout.GroupQuantized => GroupQuantized(pack, t, rows, cols),
+            TensorLayout.F16Sparse24 => new Sparse24HalfMatrix(pack.PartPointer(t, "data"), rows, cols),
             TensorLayout.GroupQuantizedSparse24 => GroupQuantizedMatrix.Sparse24(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"),
                 pack.PartPointer(t, "zeros"), rows, cols, t.Bits, t.GroupSize),
             _ => throw new PackFormatException(pack.Path, $"tensor '{name}' has format '{t.Format}', which this runtime cannot run."),
