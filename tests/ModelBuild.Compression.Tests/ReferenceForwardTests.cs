@@ -97,26 +97,30 @@ public class ReferenceForwardTests
         }
     }
 
-    [Fact]
-    public void Sparse24_int4_pack_stores_half_the_codes_and_its_logits_match_the_reference()
+    [Theory]
+    [InlineData(true, Format.Pack.TensorLayout.GroupQuantizedSparse24, 3)]  // 2:4 then RTN int4: 3 bits per weight
+    [InlineData(false, Format.Pack.TensorLayout.F16Sparse24, 9)]            // 2:4 only: 9 bits per weight
+    public void Sparse24_packs_store_half_the_weights_and_their_logits_match_the_reference(bool quantize, string format, int bitsPerWeight)
     {
         var cp = Checkpoint.Open(RepoPaths.FixtureModel);
         using var dir = new RepoPaths.TempDir();
-        File.WriteAllText(dir.File("s.yaml"), "stages:\n  - sparsify: { method: magnitude, pattern: \"2:4\" }\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        File.WriteAllText(dir.File("s.yaml"), "stages:\n  - sparsify: { method: magnitude, pattern: \"2:4\" }\n"
+            + (quantize ? "  - quantize: { method: rtn, bits: 4, group_size: 128 }\n" : ""));
         new Compressor().Compress(cp, SpecParser.ParseFile(dir.File("s.yaml")), dir.File("s24.mbpack"));
         using (var pack = Format.Pack.PackReader.Open(dir.File("s24.mbpack")))
         {
             var projections = pack.Manifest.Tensors.Where(t => t.Name.EndsWith("_proj.weight")).ToList();
             Assert.NotEmpty(projections);
-            Assert.All(projections, t => Assert.Equal(Format.Pack.TensorLayout.GroupQuantizedSparse24, t.Format));
-            Assert.All(projections, t => Assert.Equal(t.Shape[0] * t.Shape[1] * 3 / 8, t.Parts["qweight"].Length));
+            Assert.All(projections, t => Assert.Equal(format, t.Format));
+            Assert.All(projections, t => Assert.Equal(t.Shape[0] * t.Shape[1] * bitsPerWeight / 8, t.Parts[quantize ? "qweight" : "data"].Length));
         }
         var ids = SampleIds(cp);
         var expected = ReferenceLogits(cp, ids, (name, w) =>
         {
             if (!LayerSelector.Matches(name, CompressionSpec.DefaultTargets, Array.Empty<string>())) return w;
             int rows = (int)cp.Entry(name).Shape[0], cols = (int)cp.Entry(name).Shape[1];
-            return RtnQuantizer.Quantize(PruneSmallestTwoOfFour(w), rows, cols, 4, 128, false).Dequantize();
+            var pruned = PruneSmallestTwoOfFour(w);
+            return quantize ? RtnQuantizer.Quantize(pruned, rows, cols, 4, 128, false).Dequantize() : pruned.Select(v => (float)(Half)v).ToArray();
         });
         foreach (var path in new[] { KernelPath.Scalar, KernelPath.Ilgpu })
         {
@@ -126,7 +130,7 @@ public class ReferenceForwardTests
         foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
         {
             float diff = expected.Zip(RuntimeLogits(dir.File("s24.mbpack"), ids, path), (a, b) => Math.Abs(a - b)).Max();
-            Assert.True(diff < SimdTolerance, $"{path}: max |logit difference| {diff}");
+            Assert.True(diff < (quantize ? SimdTolerance : Tolerance), $"{path}: max |logit difference| {diff}");
         }
     }
 
