@@ -180,15 +180,7 @@ public unsafe class Sparse24Tests
                     int a = rng.Next(4), b = (a + 1 + rng.Next(3)) % 4;
                     for (int i = 0; i < 4; i++) codes[r * cols + c0 + i] = i == a || i == b ? (byte)rng.Next(1 << bits) : zero;
                 }
-            int container = TensorLayout.ContainerBits(bits, cols);
-            long rowBytes = TensorLayout.PackedRowBytes(cols, bits);
-            var dense = new byte[rows * rowBytes];
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                {
-                    var (at, shift, _) = TensorLayout.CodeAt(c, container);
-                    dense[r * rowBytes + at] |= (byte)(codes[r * cols + c] << shift);
-                }
+            var dense = TensorLayout.PackCodes(codes, rows, cols, bits);
             var pair = new SparsePair();
             byte* z = pair.Copy(zeros), q = pair.Copy(dense), sq = pair.Copy(Sparse24Layout.TryPack(codes, zeros, rows, cols, group)!);
             var s = (Half*)pair.Copy(MemoryMarshal.AsBytes(scales.AsSpan()).ToArray());

@@ -28,18 +28,5 @@ public sealed record QuantizedMatrix(int Rows, int Cols, int Bits, int GroupSize
     }
 
     /// <summary>Codes packed as the pack format stores them (<see cref="TensorLayout.CodeAt"/>): 8-bit as is, 2-bit four per byte, 3-4 bits two per byte.</summary>
-    public byte[] PackCodes()
-    {
-        if (Bits == 8) return (byte[])Codes.Clone();
-        int container = TensorLayout.ContainerBits(Bits, Cols);
-        long rowBytes = TensorLayout.PackedRowBytes(Cols, Bits);
-        var packed = new byte[Rows * rowBytes];
-        for (long r = 0; r < Rows; r++)
-            for (long c = 0; c < Cols; c++)
-            {
-                var (at, shift, _) = TensorLayout.CodeAt(c, container);
-                packed[r * rowBytes + at] |= (byte)(Codes[r * Cols + c] << shift);
-            }
-        return packed;
-    }
+    public byte[] PackCodes() => TensorLayout.PackCodes(Codes, Rows, Cols, Bits);
 }

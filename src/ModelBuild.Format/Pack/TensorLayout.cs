@@ -32,6 +32,22 @@ public static class TensorLayout
         return ((col >> 7) * 32 + (pair & 31), (int)(col & 1) * 2 + (int)(pair >> 5) * 4, 0x3);
     }
 
+    /// <summary>A row-major [rows, cols] matrix of codes (one per byte) as "gq" stores it: 8-bit as is, else per <see cref="CodeAt"/>.</summary>
+    public static byte[] PackCodes(ReadOnlySpan<byte> codes, int rows, int cols, int bits)
+    {
+        if (bits == 8) return codes.ToArray();
+        int container = ContainerBits(bits, cols);
+        long rowBytes = PackedRowBytes(cols, bits);
+        var packed = new byte[rows * rowBytes];
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+            {
+                var (at, shift, _) = CodeAt(c, container);
+                packed[r * rowBytes + at] |= (byte)(codes[(int)(r * cols + c)] << shift);
+            }
+        return packed;
+    }
+
     public static Dictionary<string, long> ExpectedPartLengths(TensorEntry t)
     {
         long count = t.Shape.Aggregate(1L, (a, b) => checked(a * b));
