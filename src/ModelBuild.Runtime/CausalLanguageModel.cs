@@ -66,6 +66,8 @@ public sealed class CausalLanguageModel : IDisposable
             throw new PackFormatException(pack.Path, $"the manifest's model description is unusable ({e.Message}); the pack is corrupt or was modified.");
         }
         _weights = new LlamaWeights(pack, Config);
+        if (KernelPath is KernelPath.Avx2 or KernelPath.Avx512)
+            _weights = _weights.MapMatrices(m => Weights.Sparse24Fallback.ForPath(m, KernelPath));
         if (KernelPaths.IsDevice(KernelPath))
         {
             _device = Gpu.IlgpuDevice.Create(requireCuda: KernelPath == KernelPath.Cuda);

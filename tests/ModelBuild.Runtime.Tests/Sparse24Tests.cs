@@ -31,13 +31,16 @@ public unsafe class Sparse24Tests
         }
 
         var x = KernelAgreementTests.RandomValues(tokens * cols, seed: tokens);
+        var expanded = pair.Sparse.ExpandToDense();
+        Assert.False(expanded.IsSparse24);
+        var reference = Run(pair.Dense, x, tokens, cols, KernelPath.Scalar);
         foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
         {
             var expected = Run(pair.Dense, x, tokens, cols, path);
-            var actual = Run(pair.Sparse, x, tokens, cols, path);
-            // Same int8 activations on the SIMD paths; only the order of float additions differs.
-            for (int i = 0; i < expected.Length; i++)
-                Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-4f * (1 + Math.Abs(expected[i])), $"{path} {i}: {actual[i]} vs {expected[i]}");
+            // Where the sparse matrix has a kernel it uses the same int8 activations as the dense one; elsewhere it takes
+            // the float reference. Its dense expansion runs the dense kernels. Only the order of float additions differs.
+            AssertClose(pair.Sparse.UsesInt8Activations(path, Batch(x, tokens, cols)) ? expected : reference, Run(pair.Sparse, x, tokens, cols, path), $"{path} 2:4");
+            AssertClose(expected, Run(expanded, x, tokens, cols, path), $"{path} expanded");
         }
         Assert.Equal(rows * (cols / 128 * 48L + cols / group * 3L), pair.Sparse.PackedBytes);
     }
@@ -67,6 +70,13 @@ public unsafe class Sparse24Tests
         Assert.Equal(dense.Codes, sparse.Codes);
         Assert.Equal(dense.Zeros, sparse.Zeros);
         Assert.Equal(dense.Scales, sparse.Scales);
+
+        // 2-bit codes: the dense layout packs them four per byte, the expansion keeps 4-bit slots; the device reads either.
+        using var twoBit = SparsePair.Create(2, 5, 256, 128, seed: 4);
+        var x = KernelAgreementTests.RandomValues(2 * 256, seed: 5);
+        using var device = Gpu.IlgpuDevice.Create(requireCuda: false);
+        using var onDevice = new Gpu.IlgpuMatrix(twoBit.Sparse, device);
+        AssertClose(Run(twoBit.Dense, x, 2, 256, KernelPath.Scalar), Run(onDevice, x, 2, 256, KernelPath.Ilgpu), "ILGPU 2-bit 2:4");
     }
 
     [Theory]
@@ -91,6 +101,10 @@ public unsafe class Sparse24Tests
             var w = new float[rows * cols];
             for (int r = 0; r < rows; r++) m.DequantizeRow(r, w.AsSpan(r * cols, cols));
             Assert.Equal(dense.Select(h => (float)h).ToArray(), w);
+            var expanded = m.ExpandToDense();
+            var we = new float[rows * cols];
+            for (int r = 0; r < rows; r++) expanded.DequantizeRow(r, we.AsSpan(r * cols, cols));
+            Assert.Equal(w, we);
             var x = KernelAgreementTests.RandomValues(tokens * cols, seed: 2);
             foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
             {
@@ -142,12 +156,24 @@ public unsafe class Sparse24Tests
         Assert.Equal((1, 5), (Position(15), Code(15)));
     }
 
-    private static float[] Run(IWeightMatrix m, float[] x, int tokens, int cols, KernelPath path)
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-4f * (1 + Math.Abs(expected[i])), $"{what} {i}: {actual[i]} vs {expected[i]}");
+    }
+
+    private static ActivationBatch Batch(float[] x, int tokens, int cols)
     {
         var batch = new ActivationBatch(tokens, cols);
         batch.Reset(tokens);
         x.CopyTo(batch.Values, 0);
         batch.EnsureQuantizedIfPossible();
+        return batch;
+    }
+
+    private static float[] Run(IWeightMatrix m, float[] x, int tokens, int cols, KernelPath path)
+    {
+        var batch = Batch(x, tokens, cols);
         var y = new float[tokens * m.Rows];
         using var pool = new Threading.WorkerPool(2);
         new MatMul(pool, path).Multiply(m, batch, y);

@@ -43,7 +43,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
             _outlierCols = acc.Allocate1D(cols);
             _outlierValues = acc.Allocate1D(values);
             _groupSize = gq.GroupSize;
-            _containerBits = Format.Pack.TensorLayout.ContainerBits(gq.Bits, gq.Cols);
+            _containerBits = gq.ContainerBits;
         }
         else
         {

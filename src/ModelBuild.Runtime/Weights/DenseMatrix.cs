@@ -6,6 +6,13 @@ namespace ModelBuild.Runtime.Weights;
 /// <summary>An f32 or f16 matrix living in the memory-mapped pack; activations stay float32.</summary>
 public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, bool half) : IWeightMatrix
 {
+    // Keeps the memory a matrix made by Owning points into alive (a pinned array, never moved).
+    private Array? Owned { get; init; }
+
+    /// <summary>An f16 matrix over a pinned array it keeps alive.</summary>
+    public static DenseMatrix Owning(Half[] pinned, int rows, int cols) =>
+        new((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref pinned[0]), rows, cols, half: true) { Owned = pinned };
+
     public int Rows => rows;
     public int Cols => cols;
     public long PackedBytes => (long)rows * cols * (half ? 2 : 4);

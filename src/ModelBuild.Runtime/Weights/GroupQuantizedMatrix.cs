@@ -10,7 +10,8 @@ namespace ModelBuild.Runtime.Weights;
 /// of <c>groupSize</c> columns an f16 scale and a u8 zero point; w = (q - zero) * scale.
 /// Optional outliers (CSR: rowStart[rows+1], columns, f16 values) replace the grid value at their positions.
 /// With <c>sparse24</c> the codes are 2:4-packed (Format.Pack.Sparse24Layout): two stored codes of every four
-/// columns, the others zero; AVX-512 VBMI multiplies them directly, other SIMD paths expand each row to 4-bit slots.
+/// columns, the others zero; AVX-512 VBMI multiplies them directly; for the other paths a model expands such a matrix to
+/// 4-bit slots once at load (<see cref="ExpandToDense"/>), and a direct call takes the row-by-row reference.
 /// The SIMD paths multiply the packed codes directly (no dequantized copy): rows in tiles that stay in cache,
 /// tokens in tiles, so prefill reuses each tile of weights across many tokens.
 /// </summary>
@@ -21,8 +22,10 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
 
     private readonly int _groups = cols / groupSize;
     private readonly long _rowBytes = sparse24 ? Sparse24Layout.RowBytes(cols) : TensorLayout.PackedRowBytes(cols, bits);
-    // A 2:4 row the kernels cannot read directly is expanded to 4-bit slots first.
+    // A 2:4 matrix's codes expand to 4-bit slots (ExpandToDense, HostCopies).
     private readonly int _container = sparse24 ? 4 : TensorLayout.ContainerBits(bits, cols);
+    // Keeps the memory a matrix made by ExpandToDense points into alive (a pinned array, never moved).
+    private byte[]? OwnedCodes { get; init; }
 
     /// <summary>A 2:4-packed matrix (format "gq24"); it has no outliers.</summary>
     public static GroupQuantizedMatrix Sparse24(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize)
@@ -32,6 +35,28 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     }
 
     public bool IsSparse24 => sparse24;
+
+    /// <summary>Bits per code slot of <see cref="HostCopies"/>' codes (TensorLayout.CodeAt).</summary>
+    public int ContainerBits => _container;
+
+    /// <summary>
+    /// A 2:4 matrix as a dense one with 4-bit slots (pruned weights at their zero point), for paths without a 2:4 kernel:
+    /// the codes take 4/3 the memory, and decode runs at the dense kernels' speed instead of re-expanding every row per
+    /// token. Scales and zero points stay in the pack.
+    /// </summary>
+    public GroupQuantizedMatrix ExpandToDense()
+    {
+        if (!sparse24) return this;
+        long denseRowBytes = cols / 2;
+        var codes = GC.AllocateUninitializedArray<byte>(checked((int)(rows * denseRowBytes)), pinned: true);
+        fixed (byte* dense = codes)
+        {
+            byte* d = dense;
+            Parallel.For(0, rows, r => ExpandSparseRow(r, d + r * denseRowBytes));
+        }
+        // 2-bit codes fit 4-bit slots unchanged, so the dense matrix declares 4 bits (its kernels read slots, not bits).
+        return new GroupQuantizedMatrix((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref codes[0]), scales, zeros, rows, cols, 4, groupSize) { OwnedCodes = codes };
+    }
 
     public int Rows => rows;
     public int Cols => cols;
@@ -82,25 +107,20 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         return ((q[cb] >> cs) & 0xF, 4 * (k / 2) + ((q[pb] >> ps) & 3));
     }
 
-    /// <summary>Writes a 2:4 row's codes in the dense layout of <paramref name="containerBits"/>-bit slots (zero points where pruned).</summary>
-    private void ExpandSparseRow(int row, byte* dst, int containerBits)
+    /// <summary>Writes a 2:4 row's codes as 4-bit slots (cols/2 bytes): per quad, the zero point in all four nibbles, then the two stored codes in theirs.</summary>
+    private void ExpandSparseRow(int row, byte* dst)
     {
-        long denseBytes = TensorLayout.PackedRowBytes(cols, containerBits == 2 ? 2 : 4);
-        new Span<byte>(dst, (int)denseBytes).Clear();
-        for (int c = 0; c < cols; c++) Put(dst, c, zeros[(long)row * _groups + c / groupSize], containerBits);
         byte* q = qweight + row * _rowBytes;
         for (int chunk = 0; chunk < cols / Sparse24Layout.ChunkColumns; chunk++, q += Sparse24Layout.ChunkBytes)
-            for (int k = 0; k < 64; k++)
+            for (int quad = 0; quad < Sparse24Layout.ChunkColumns / 4; quad++)
             {
-                var (code, column) = StoredCode(q, k);
-                Put(dst, chunk * Sparse24Layout.ChunkColumns + column, code, containerBits);
+                int c0 = chunk * Sparse24Layout.ChunkColumns + quad * 4;
+                var (code0, column0) = StoredCode(q, 2 * quad);
+                var (code1, column1) = StoredCode(q, 2 * quad + 1);
+                int shift0 = 4 * (column0 & 3), shift1 = 4 * (column1 & 3);
+                int nibbles = zeros[(long)row * _groups + c0 / groupSize] * 0x1111 & ~(0xF << shift0) & ~(0xF << shift1);
+                *(ushort*)(dst + c0 / 2) = (ushort)(nibbles | code0 << shift0 | code1 << shift1);
             }
-    }
-
-    private static void Put(byte* row, int c, int code, int containerBits)
-    {
-        var (at, shift, mask) = TensorLayout.CodeAt(c, containerBits);
-        row[at] = (byte)(row[at] & ~(mask << shift) | code << shift);
     }
 
     /// <summary>The code of column <paramref name="c"/> in the (dense) row at <paramref name="q"/>.</summary>
@@ -110,9 +130,12 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         return (q[at] >> shift) & mask;
     }
 
-    /// <summary>The integer kernels tile whole 128-column chunks (2- and 4-bit) or 32-column blocks (8-bit) per group.</summary>
+    /// <summary>
+    /// The integer kernels tile whole 128-column chunks (2- and 4-bit) or 32-column blocks (8-bit) per group; 2:4 codes
+    /// have one on AVX-512 with VBMI only.
+    /// </summary>
     private bool HasKernel(KernelPath path, ActivationBatch x) =>
-        path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize &&
+        path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize && (!sparse24 || path == KernelPath.Avx512 && Int4Sparse24Dot.IsSupported) &&
         (_container <= 4 ? cols % 128 == 0 && groupSize % 128 == 0 : groupSize % ActivationBatch.BlockSize == 0);
 
     public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => HasKernel(path, x);
@@ -131,8 +154,6 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScaleZeros = stackalloc float[tileGroups];
         float* four = stackalloc float[4];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && avx512 && Int4Sparse24Dot.IsSupported;
-        bool expand = sparse24 && !sparseKernel;
-        byte* expanded = stackalloc byte[expand ? cols / 2 : 0];
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
         // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
         sbyte* codes = sparseKernel ? x.HalfBlockOrderCodes.Pointer : _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
@@ -173,11 +194,6 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                     {
                         int r = r0 + i;
                         byte* q = qweight + r * _rowBytes;
-                        if (expand)
-                        {
-                            ExpandSparseRow(r, expanded, 4);
-                            q = expanded;
-                        }
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
                         int t = t0;
                         if (dot4 != null)
@@ -235,11 +251,10 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         byte[] codes;
         if (sparse24)
         {
-            int container = TensorLayout.ContainerBits(bits, cols);
-            long denseRowBytes = TensorLayout.PackedRowBytes(cols, bits);
+            long denseRowBytes = cols / 2;
             codes = new byte[checked(rows * denseRowBytes)];
             fixed (byte* dense = codes)
-                for (int r = 0; r < rows; r++) ExpandSparseRow(r, dense + r * denseRowBytes, container);
+                for (int r = 0; r < rows; r++) ExpandSparseRow(r, dense + r * denseRowBytes);
         }
         else codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
         var scaleCopy = new float[groupCount];
