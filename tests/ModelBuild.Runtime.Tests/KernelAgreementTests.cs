@@ -18,7 +18,9 @@ public unsafe class KernelAgreementTests
         { 4, 129, 384, 128, 3, true },
         { 4, 16, 640, 640, 2, false },   // one group per row
         { 4, 5, 512, 256, 70, false },   // more tokens than a tile
-        { 3, 33, 256, 128, 2, false },   // 3-bit codes in 4-bit slots
+        { 3, 33, 256, 128, 2, false },   // 3-bit codes: low bits four per byte plus a plane of high bits, a chunk pair
+        { 3, 9, 384, 128, 5, true },     // 3-bit: a chunk pair and a single chunk, outliers
+        { 3, 5, 96, 32, 2, false },      // 3-bit, not whole 128-column chunks: 4-bit slots, reference fallback
         { 2, 17, 128, 128, 1, false },   // 2-bit codes four per byte
         { 2, 9, 384, 128, 3, true },
         { 2, 6, 512, 256, 5, false },
@@ -87,11 +89,14 @@ public unsafe class KernelAgreementTests
         }
     }
 
-    [Fact]
-    public void Avx2_and_Avx512_do_the_same_integer_arithmetic()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(3)]
+    [InlineData(2)]
+    public void Avx2_and_Avx512_do_the_same_integer_arithmetic(int bits)
     {
         if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;
-        using var m = RandomQuantized.Create(4, 64, 1024, 128, false, seed: 5);
+        using var m = RandomQuantized.Create(bits, 64, 1024, 128, false, seed: 5);
         var batch = Batch(RandomValues(4 * 1024, 6), 4, 1024);
         var a = Run(m.Matrix, batch, KernelPath.Avx2);
         var b = Run(m.Matrix, batch, KernelPath.Avx512);
@@ -204,6 +209,8 @@ public unsafe class KernelAgreementTests
     [InlineData(4, 5, 512, 256, 70, false)]  // across the 64-token tile
     [InlineData(2, 21, 384, 128, 9, true)]   // 2-bit: a chunk pair and a single chunk
     [InlineData(2, 6, 512, 256, 66, false)]
+    [InlineData(3, 21, 384, 128, 9, true)]   // 3-bit: a chunk pair and a single chunk
+    [InlineData(3, 6, 512, 256, 66, false)]
     public void Prefill_gives_each_token_exactly_what_decoding_it_alone_gives(int bits, int rows, int cols, int group, int tokens, bool outliers)
     {
         if (!KernelPaths.IsSupported(KernelPath.Avx512)) return;
@@ -283,8 +290,8 @@ internal sealed unsafe class RandomQuantized : IDisposable
         int rowBytes = (int)Format.Pack.TensorLayout.PackedRowBytes(cols, bits);
         var q = Alloc<byte>(rows * rowBytes);
         for (int i = 0; i < rows * rowBytes; i++)
-            // Every byte is valid for 8-bit codes and for 2-bit codes packed four per byte; 3- and 4-bit sit in nibbles.
-            q[i] = bits == 8 || Format.Pack.TensorLayout.ContainerBits(bits, cols) == 2 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
+            // Every byte is valid for 8-bit codes and for 2- and 3-bit codes packed to their bits; codes in 4-bit slots sit in nibbles.
+            q[i] = Format.Pack.TensorLayout.ContainerBits(bits, cols) is 2 or 3 or 8 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
         var scales = Alloc<Half>(rows * groups);
         var zeros = Alloc<byte>(rows * groups);
         for (int i = 0; i < rows * groups; i++)

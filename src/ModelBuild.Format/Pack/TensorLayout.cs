@@ -12,10 +12,11 @@ public static class TensorLayout
     public const string F16Sparse24 = "f16s24";
 
     /// <summary>
-    /// Bits per stored code: 2-bit codes four per byte when rows are whole 128-column chunks, 3- and 4-bit codes
-    /// (and 2-bit ones in other widths) in 4-bit slots, 8-bit codes in bytes.
+    /// Bits per stored code: 2- and 3-bit codes take exactly their bits when rows are whole 128-column chunks (see
+    /// <see cref="CodeAt"/> and <see cref="ThreeBitAt"/>); in other widths they sit in 4-bit slots like 4-bit codes;
+    /// 8-bit codes in bytes.
     /// </summary>
-    public static int ContainerBits(int bits, long cols) => bits == 2 && cols % 128 == 0 ? 2 : bits <= 4 ? 4 : 8;
+    public static int ContainerBits(int bits, long cols) => bits is 2 or 3 && cols % 128 == 0 ? bits : bits <= 4 ? 4 : 8;
 
     public static long PackedRowBytes(long cols, int bits) => (cols * ContainerBits(bits, cols) + 7) / 8;
 
@@ -42,10 +43,50 @@ public static class TensorLayout
         for (long r = 0; r < rows; r++)
             for (long c = 0; c < cols; c++)
             {
-                var (at, shift, _) = CodeAt(c, container);
-                packed[r * rowBytes + at] |= (byte)(codes[(int)(r * cols + c)] << shift);
+                int code = codes[(int)(r * cols + c)];
+                if (container == 3)
+                {
+                    var (low, lowShift, high, highShift) = ThreeBitAt(c, cols);
+                    packed[r * rowBytes + low] |= (byte)((code & 3) << lowShift);
+                    packed[r * rowBytes + high] |= (byte)((code >> 2) << highShift);
+                }
+                else
+                {
+                    var (at, shift, _) = CodeAt(c, container);
+                    packed[r * rowBytes + at] |= (byte)(code << shift);
+                }
             }
         return packed;
+    }
+
+    /// <summary>
+    /// 3-bit codes: per 128-column chunk, the low two bits as 2-bit codes (32 bytes, <see cref="CodeAt"/>) and the high
+    /// bits as a 16-byte plane. Chunks go in pairs, 96 bytes: both low parts, then both planes (a last odd chunk: its
+    /// low part, then its plane), so a kernel loads two low parts in one 64-byte read. In a plane, column c's bit
+    /// (e = (c mod 128) / 2, odd = c mod 2) lies in 64-bit word (e / 8) mod 2 at bit 32·odd + 8·(e / 16) + e mod 8: the
+    /// bits of each 8 consecutive even (or odd) columns form one byte, which one vpmultishiftqb selects per lane.
+    /// </summary>
+    public static (long LowByte, int LowShift, long HighByte, int HighShift) ThreeBitAt(long col, long cols)
+    {
+        long chunk = col >> 7, chunks = cols >> 7, pairStart = (chunk >> 1) * 96;
+        bool single = chunk == chunks - 1 && chunks % 2 == 1;
+        var (low, lowShift, _) = CodeAt(col & 127, 2);
+        long e = (col & 127) >> 1;
+        long bit = 32 * (col & 1) + 8 * (e >> 4) + (e & 7);
+        long plane = pairStart + (single ? 32 : 64 + (chunk & 1) * 16);
+        return (pairStart + (chunk & 1) * 32 + low, lowShift, plane + 8 * ((e >> 3) & 1) + bit / 8, (int)(bit % 8));
+    }
+
+    /// <summary>The code of column <paramref name="col"/> in a packed row of <paramref name="cols"/> columns.</summary>
+    public static int ReadCode(ReadOnlySpan<byte> row, long col, int containerBits, long cols)
+    {
+        if (containerBits != 3)
+        {
+            var (at, shift, mask) = CodeAt(col, containerBits);
+            return (row[(int)at] >> shift) & mask;
+        }
+        var (low, lowShift, high, highShift) = ThreeBitAt(col, cols);
+        return ((row[(int)low] >> lowShift) & 3) | ((row[(int)high] >> highShift) & 1) << 2;
     }
 
     public static Dictionary<string, long> ExpectedPartLengths(TensorEntry t)

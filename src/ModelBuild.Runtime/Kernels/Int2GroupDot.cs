@@ -25,8 +25,8 @@ public static unsafe class Int2GroupDot
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -34,7 +34,7 @@ public static unsafe class Int2GroupDot
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
@@ -44,7 +44,7 @@ public static unsafe class Int2GroupDot
     /// (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
+    internal static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
     {
         var mask = Vector512.Create((byte)3);
         var w = Vector512.Load(q).AsUInt16();
@@ -82,17 +82,9 @@ public static unsafe class Int2GroupDot
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Avx512Chunk(Vector512<byte> even, Vector512<byte> odd, sbyte* x, float* laneScales)
-    {
-        var pairs = Avx512BW.MultiplyAddAdjacent(even, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(odd, Vector512.Load(x + 64));
-        var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
-        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
-    }
-
     /// <summary>32 bytes → even columns 0-62, odd 1-63, even 64-126, odd 65-127 (bits 0-1, 2-3, 4-5, 6-7).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<byte> E0, Vector256<byte> O0, Vector256<byte> E1, Vector256<byte> O1) Unpack(byte* q)
+    internal static (Vector256<byte> E0, Vector256<byte> O0, Vector256<byte> E1, Vector256<byte> O1) Unpack(byte* q)
     {
         var mask = Vector256.Create((byte)3);
         var w = Vector256.Load(q).AsUInt16();

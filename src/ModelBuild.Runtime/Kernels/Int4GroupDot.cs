@@ -51,8 +51,9 @@ public static unsafe class Int4GroupDot
         return (w & mask, Vector512.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask);
     }
 
+    /// <summary>One chunk's codes as even- and odd-column bytes against its 128 activations in nibble order, lane scales applied.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales)
+    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales)
     {
         var pairs = Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(x + 64));
         var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));

@@ -36,8 +36,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
 
     public bool IsSparse24 => sparse24;
 
-    /// <summary>Bits per code slot of <see cref="HostCopies"/>' codes (TensorLayout.CodeAt).</summary>
-    public int ContainerBits => _container;
+    /// <summary>Bits per code slot of <see cref="HostCopies"/>' codes (TensorLayout.CodeAt): 3-bit rows go up in 4-bit slots.</summary>
+    public int ContainerBits => _container == 3 ? 4 : _container;
 
     /// <summary>
     /// A 2:4 matrix as a dense one with 4-bit slots (pruned weights at their zero point), for paths without a 2:4 kernel:
@@ -125,10 +125,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
 
     /// <summary>The code of column <paramref name="c"/> in the (dense) row at <paramref name="q"/>.</summary>
     private int Code(byte* q, int c)
-    {
-        var (at, shift, mask) = TensorLayout.CodeAt(c, _container);
-        return (q[at] >> shift) & mask;
-    }
+        => TensorLayout.ReadCode(new ReadOnlySpan<byte>(q, (int)_rowBytes), c, _container, cols);
 
     /// <summary>
     /// The integer kernels tile whole 128-column chunks (2- and 4-bit) or 32-column blocks (8-bit) per group; 2:4 codes
@@ -162,12 +159,19 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
         {
             2 => avx512 ? &Int2GroupDot.Avx512 : &Int2GroupDot.Avx2,
+            3 => avx512 && Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512 : &Int3GroupDot.Avx2,
             4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
         };
         // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
         delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
-            !avx512 || sparseKernel ? null : _container == 2 ? &Int2GroupDot.Avx512Tokens4 : _container == 4 ? &Int4GroupDot.Avx512Tokens4 : null;
+            !avx512 || sparseKernel ? null : _container switch
+            {
+                2 => &Int2GroupDot.Avx512Tokens4,
+                3 => Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512Tokens4 : null,
+                4 => &Int4GroupDot.Avx512Tokens4,
+                _ => null,
+            };
         fixed (float* values = x.Values)
         {
             for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
@@ -255,6 +259,13 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             codes = new byte[checked(rows * denseRowBytes)];
             fixed (byte* dense = codes)
                 for (int r = 0; r < rows; r++) ExpandSparseRow(r, dense + r * denseRowBytes);
+        }
+        else if (_container == 3)
+        {
+            codes = new byte[checked(rows * (long)cols / 2)];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    codes[(long)r * cols / 2 + c / 2] |= (byte)(Code(qweight + r * _rowBytes, c) << 4 * (c & 1));
         }
         else codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
         var scaleCopy = new float[groupCount];

@@ -1,0 +1,158 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelBuild.Runtime.Kernels;
+
+/// <summary>
+/// One row of 3-bit codes (TensorLayout.ThreeBitAt: per chunk the low two bits as 2-bit codes plus a 16-byte plane of
+/// high bits, chunks in 96-byte pairs) against one token's int8 activations in nibble order. The low bits unpack as in
+/// <see cref="Int2GroupDot"/>; the plane's bits land at weight 4 of the same even/odd byte vectors (AVX-512: one
+/// vpmultishiftqb per vector, VBMI; AVX2: a byte shuffle and a compare), after which the arithmetic is the int4
+/// kernels'. Returns Σ_g scale_g · (Σ_{i∈g} q_i · x_i − zero_g · Σ_{i∈g} x_i).
+/// </summary>
+public static unsafe class Int3GroupDot
+{
+    public static bool HasAvx512 => Avx512Vbmi.IsSupported;
+
+    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        var accA = Vector512<float>.Zero;
+        var accB = Vector512<float>.Zero;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q);
+            StreamPrefetch.Ahead(q + 64);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            q += 96;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var (even, odd) = UnpackSingle(q);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+        }
+        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+    }
+
+    /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
+    public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
+        sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
+    {
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q);
+            StreamPrefetch.Ahead(q + 64);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            q += 96;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            var (even, odd) = UnpackSingle(q);
+            Int4GroupDot.Accumulate4(even, odd, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+        }
+        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
+    }
+
+    /// <summary>A 96-byte chunk pair: low bits as in the int2 kernel, high bits from the planes at +64 and +80.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
+    {
+        var (evenA, oddA, evenB, oddB) = Int2GroupDot.UnpackPair(q);
+        var (highEvenA, highOddA) = HighBits(q + 64);
+        var (highEvenB, highOddB) = HighBits(q + 80);
+        return (evenA | highEvenA, oddA | highOddA, evenB | highEvenB, oddB | highOddB);
+    }
+
+    /// <summary>A last, unpaired chunk: 32 bytes of low bits, then its plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q)
+    {
+        var (e0, o0, e1, o1) = Int2GroupDot.Unpack(q);
+        var (highEven, highOdd) = HighBits(q + 32);
+        return (Vector512.Create(e0, e1) | highEven, Vector512.Create(o0, o1) | highOdd);
+    }
+
+    /// <summary>
+    /// A chunk's 16-byte plane as 4 or 0 per even and odd column: the two words in every 128-bit lane, each byte
+    /// selecting the 8 bits that put its column's bit at position 2, then masked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<byte> Even, Vector512<byte> Odd) HighBits(byte* plane)
+    {
+        var words = Avx512F.BroadcastVector128ToVector512((uint*)plane).AsUInt64();
+        var four = Vector512.Create((byte)4);
+        return (Avx512Vbmi.MultiShift(EvenSelect, words) & four, Avx512Vbmi.MultiShift(OddSelect, words) & four);
+    }
+
+    // Lane e of the even (odd) vector is column 2e (2e+1), whose bit sits at 8·(e/16) + e mod 8 (+32 for odd) of word
+    // (e/8) mod 2; selecting from two bits lower puts it at bit 2 (the select wraps around the word).
+    private static readonly Vector512<byte> EvenSelect = Sparse24Columns.Table(e => (8 * (e >> 4) + (e & 7) - 2) & 63);
+    private static readonly Vector512<byte> OddSelect = Sparse24Columns.Table(e => (32 + 8 * (e >> 4) + (e & 7) - 2) & 63);
+
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    {
+        var acc = Vector256<float>.Zero;
+        int chunks = cols / 128, perGroup = groupSize / 128;
+        var ones = Vector256.Create((short)1);
+        var four = Vector256.Create((byte)4);
+        for (int c = 0; c < chunks; c++)
+        {
+            byte* pair = q + (c >> 1) * 96;
+            byte* low = pair + (c & 1) * 32;
+            byte* plane = pair + (c == chunks - 1 && chunks % 2 == 1 ? 32 : 64 + (c & 1) * 16);
+            StreamPrefetch.Ahead(low);
+            var (e0, o0, e1, o1) = Int2GroupDot.Unpack(low);
+            // Each lane's plane byte copied in by a shuffle, its bit tested against the lane's bit mask.
+            var bits = Vector256.Create(Vector128.Load(plane));
+            e0 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteEven0) & BitOfLane, BitOfLane) & four;
+            o0 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd0) & BitOfLane, BitOfLane) & four;
+            e1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteEven1) & BitOfLane, BitOfLane) & four;
+            o1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd1) & BitOfLane, BitOfLane) & four;
+            // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
+            var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
+            var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
+            var chunk = Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
+                      + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
+            acc = Fma.MultiplyAdd(chunk, Vector256.Create(scales[c / perGroup]), acc);
+            x += 128;
+            laneScales += 16;
+        }
+        return Vector256.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Avx2Shuffle(Vector256<byte> value, Vector256<byte> indices) => System.Runtime.Intrinsics.X86.Avx2.Shuffle(value, indices);
+
+    /// <summary>Per lane of an AVX2 vector (even/odd columns, first/second 64 of the chunk): the plane byte holding its bit.</summary>
+    private static readonly Vector256<byte> PlaneByteEven0 = PlaneBytes(odd: 0, firstLane: 0), PlaneByteOdd0 = PlaneBytes(1, 0),
+        PlaneByteEven1 = PlaneBytes(0, 32), PlaneByteOdd1 = PlaneBytes(1, 32);
+
+    private static readonly Vector256<byte> BitOfLane = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
+        1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+
+    private static Vector256<byte> PlaneBytes(int odd, int firstLane)
+    {
+        var bytes = new byte[32];
+        for (int i = 0; i < 32; i++)
+        {
+            int e = firstLane + i;
+            bytes[i] = (byte)(8 * ((e >> 3) & 1) + 4 * odd + (e >> 4));
+        }
+        return Vector256.Create(bytes);
+    }
+}
