@@ -15,9 +15,12 @@ public static unsafe class Int3GroupDot
 {
     public static bool HasAvx512 => Avx512Vbmi.IsSupported;
 
+    // Compiled fully optimized from the start, as the int2 kernel (tiered compilation kept that one in slower code).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         int chunks = cols / 128, perGroup = groupSize / 128;
+        var selects = new Selects();
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -25,7 +28,7 @@ public static unsafe class Int3GroupDot
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
             accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
             accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
             q += 96;
@@ -34,24 +37,26 @@ public static unsafe class Int3GroupDot
         }
         if (c < chunks)
         {
-            var (even, odd) = UnpackSingle(q);
+            var (even, odd) = UnpackSingle(q, selects);
             accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
     /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
         sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
     {
         int chunks = cols / 128, perGroup = groupSize / 128;
+        var selects = new Selects();
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            var (evenA, oddA, evenB, oddB) = UnpackPair(q);
+            var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
             Int4GroupDot.Accumulate4(evenA, oddA, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
             Int4GroupDot.Accumulate4(evenB, oddB, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 96;
@@ -60,7 +65,7 @@ public static unsafe class Int3GroupDot
         }
         if (c < chunks)
         {
-            var (even, odd) = UnpackSingle(q);
+            var (even, odd) = UnpackSingle(q, selects);
             Int4GroupDot.Accumulate4(even, odd, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         }
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
@@ -68,20 +73,20 @@ public static unsafe class Int3GroupDot
 
     /// <summary>A 96-byte chunk pair: low bits as in the int2 kernel, high bits from the planes at +64 and +80.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
+    private static (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q, in Selects selects)
     {
         var (evenA, oddA, evenB, oddB) = Int2GroupDot.UnpackPair(q);
-        var (highEvenA, highOddA) = HighBits(q + 64);
-        var (highEvenB, highOddB) = HighBits(q + 80);
+        var (highEvenA, highOddA) = HighBits(q + 64, selects);
+        var (highEvenB, highOddB) = HighBits(q + 80, selects);
         return (evenA | highEvenA, oddA | highOddA, evenB | highEvenB, oddB | highOddB);
     }
 
     /// <summary>A last, unpaired chunk: 32 bytes of low bits, then its plane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q)
+    private static (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q, in Selects selects)
     {
         var (e0, o0, e1, o1) = Int2GroupDot.Unpack(q);
-        var (highEven, highOdd) = HighBits(q + 32);
+        var (highEven, highOdd) = HighBits(q + 32, selects);
         return (Vector512.Create(e0, e1) | highEven, Vector512.Create(o0, o1) | highOdd);
     }
 
@@ -90,17 +95,27 @@ public static unsafe class Int3GroupDot
     /// selecting the 8 bits that put its column's bit at position 2, then masked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> Even, Vector512<byte> Odd) HighBits(byte* plane)
+    private static (Vector512<byte> Even, Vector512<byte> Odd) HighBits(byte* plane, in Selects selects)
     {
         var words = Avx512F.BroadcastVector128ToVector512((uint*)plane).AsUInt64();
         var four = Vector512.Create((byte)4);
-        return (Avx512Vbmi.MultiShift(EvenSelect, words) & four, Avx512Vbmi.MultiShift(OddSelect, words) & four);
+        return (Avx512Vbmi.MultiShift(selects.Even, words) & four, Avx512Vbmi.MultiShift(selects.Odd, words) & four);
+    }
+
+    /// <summary>The select vectors, made once per call and kept in registers (a kernel compiled fully optimized at once must not touch statics in its loop).</summary>
+    private readonly struct Selects()
+    {
+        public readonly Vector512<byte> Even = EvenSelect, Odd = OddSelect;
     }
 
     // Lane e of the even (odd) vector is column 2e (2e+1), whose bit sits at 8·(e/16) + e mod 8 (+32 for odd) of word
-    // (e/8) mod 2; selecting from two bits lower puts it at bit 2 (the select wraps around the word).
-    private static readonly Vector512<byte> EvenSelect = Sparse24Columns.Table(e => (8 * (e >> 4) + (e & 7) - 2) & 63);
-    private static readonly Vector512<byte> OddSelect = Sparse24Columns.Table(e => (32 + 8 * (e >> 4) + (e & 7) - 2) & 63);
+    // (e/8) mod 2; selecting from two bits lower puts it at bit 2 (the select wraps around the word). Literal vectors,
+    // not static readonly fields: the kernels are compiled fully optimized at once, before such fields would exist.
+    private static Vector512<byte> EvenSelect => Vector512.Create(
+        (byte)62, 63, 0, 1, 2, 3, 4, 5, 62, 63, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 22, 23, 24, 25, 26, 27, 28, 29);
+
+    private static Vector512<byte> OddSelect => Vector512.Create(
+        (byte)30, 31, 32, 33, 34, 35, 36, 37, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 54, 55, 56, 57, 58, 59, 60, 61);
 
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
