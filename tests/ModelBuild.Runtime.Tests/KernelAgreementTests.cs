@@ -224,7 +224,7 @@ public unsafe class KernelAgreementTests
         }
     }
 
-    private static float[] Run(IWeightMatrix m, ActivationBatch batch, KernelPath path)
+    internal static float[] Run(IWeightMatrix m, ActivationBatch batch, KernelPath path)
     {
         var y = new float[batch.Tokens * m.Rows];
         using var pool = new Threading.WorkerPool(2);
@@ -232,7 +232,7 @@ public unsafe class KernelAgreementTests
         return y;
     }
 
-    private static ActivationBatch Batch(float[] x, int tokens, int cols)
+    internal static ActivationBatch Batch(float[] x, int tokens, int cols)
     {
         var batch = new ActivationBatch(tokens, cols);
         batch.Reset(tokens);

@@ -162,23 +162,10 @@ public unsafe class Sparse24Tests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-4f * (1 + Math.Abs(expected[i])), $"{what} {i}: {actual[i]} vs {expected[i]}");
     }
 
-    private static ActivationBatch Batch(float[] x, int tokens, int cols)
-    {
-        var batch = new ActivationBatch(tokens, cols);
-        batch.Reset(tokens);
-        x.CopyTo(batch.Values, 0);
-        batch.EnsureQuantizedIfPossible();
-        return batch;
-    }
+    private static ActivationBatch Batch(float[] x, int tokens, int cols) => KernelAgreementTests.Batch(x, tokens, cols);
 
-    private static float[] Run(IWeightMatrix m, float[] x, int tokens, int cols, KernelPath path)
-    {
-        var batch = Batch(x, tokens, cols);
-        var y = new float[tokens * m.Rows];
-        using var pool = new Threading.WorkerPool(2);
-        new MatMul(pool, path).Multiply(m, batch, y);
-        return y;
-    }
+    private static float[] Run(IWeightMatrix m, float[] x, int tokens, int cols, KernelPath path) =>
+        KernelAgreementTests.Run(m, Batch(x, tokens, cols), path);
 
     /// <summary>Random codes pruned 2:4 (pruned = the group's zero point), packed both ways in unmanaged memory.</summary>
     private sealed class SparsePair : IDisposable

@@ -97,23 +97,29 @@ public static unsafe class Int2GroupDot
     {
         var acc = Vector256<float>.Zero;
         int chunks = cols / 128, perGroup = groupSize / 128;
-        var ones = Vector256.Create((short)1);
         for (int c = 0; c < chunks; c++)
         {
             StreamPrefetch.Ahead(q);
             var (e0, o0, e1, o1) = Unpack(q);
-            // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
-            var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
-            var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
-            var chunk = Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
-                      + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
-            acc = Fma.MultiplyAdd(chunk, Vector256.Create(scales[c / perGroup]), acc);
+            acc = Fma.MultiplyAdd(Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[c / perGroup]), acc);
             q += 32;
             x += 128;
             laneScales += 16;
         }
         return Vector256.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+    }
+
+    /// <summary>One chunk's codes as 256-bit even/odd vectors (columns 0-63, then 64-127) against its activations in nibble order, lane scales applied.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Avx2Chunk(Vector256<byte> e0, Vector256<byte> o0, Vector256<byte> e1, Vector256<byte> o1, sbyte* x, float* laneScales)
+    {
+        var ones = Vector256.Create((short)1);
+        // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
+        var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
+        var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
+        return Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
+             + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
     }
 }

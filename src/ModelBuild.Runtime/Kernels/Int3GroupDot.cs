@@ -121,7 +121,6 @@ public static unsafe class Int3GroupDot
     {
         var acc = Vector256<float>.Zero;
         int chunks = cols / 128, perGroup = groupSize / 128;
-        var ones = Vector256.Create((short)1);
         var four = Vector256.Create((byte)4);
         for (int c = 0; c < chunks; c++)
         {
@@ -136,14 +135,7 @@ public static unsafe class Int3GroupDot
             o0 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd0) & BitOfLane, BitOfLane) & four;
             e1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteEven1) & BitOfLane, BitOfLane) & four;
             o1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd1) & BitOfLane, BitOfLane) & four;
-            // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
-            var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
-            var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
-            var chunk = Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
-                      + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
-            acc = Fma.MultiplyAdd(chunk, Vector256.Create(scales[c / perGroup]), acc);
+            acc = Fma.MultiplyAdd(Int2GroupDot.Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[c / perGroup]), acc);
             x += 128;
             laneScales += 16;
         }
