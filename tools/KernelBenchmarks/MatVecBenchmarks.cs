@@ -22,8 +22,8 @@ public unsafe class MatVecBenchmarks
     private MatMul _matMul = null!;
     private WorkerPool _pool = null!;
 
-    /// <summary>int4 and int8 group-quantized, and int4 packed 2:4 (any bytes are valid codes and positions).</summary>
-    [Params("int4", "int4-2:4", "int8")] public string Format = "int4";
+    /// <summary>int4, int3 and int8 group-quantized, and int4 packed 2:4 (any bytes are valid codes, high bits and positions).</summary>
+    [Params("int4", "int3", "int4-2:4", "int8")] public string Format = "int4";
     [Params(KernelPath.Avx2, KernelPath.Avx512)] public KernelPath Path;
     [Params(1, 2)] public int Threads;
     /// <summary>A TinyLlama MLP matrix (fits the 32 MB L3), and 64 of them stacked (streams from memory).</summary>
@@ -35,9 +35,9 @@ public unsafe class MatVecBenchmarks
     public void Setup()
     {
         var rng = new Random(1);
-        int bits = Format == "int8" ? 8 : 4;
+        int bits = Format == "int8" ? 8 : Format == "int3" ? 3 : 4;
         bool sparse = Format == "int4-2:4";
-        long bytes = (long)Rows * Cols * (bits == 8 ? 8 : sparse ? 3 : 4) / 8;
+        long bytes = (long)Rows * Cols * (sparse ? 3 : bits) / 8;
         _q = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         for (long i = 0; i < bytes; i++) _q[i] = (byte)rng.Next(256);
         int groups = Rows * Cols / Group;

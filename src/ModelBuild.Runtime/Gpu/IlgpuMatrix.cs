@@ -22,6 +22,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _outlierValues;
     private readonly int _groupSize, _containerBits;
     private MemoryBuffer1D<float, Stride1D.Dense>? _x, _y;
+    private float[] _result = [];
 
     public IlgpuDevice Device => _device;
     public int Rows => _source.Rows;
@@ -70,10 +71,10 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         xView.SubView(0, inputs).CopyFromCPU(x.Values.AsSpan(0, (int)inputs));
         Launch(xView, yView, rowStart, rowEnd - rowStart, x.Tokens);
         acc.Synchronize();
-        var result = new float[outputs];
-        yView.SubView(0, outputs).CopyToCPU(result);
+        if (_result.Length < outputs) _result = new float[x.MaxTokens * (long)Rows];
+        yView.SubView(0, outputs).CopyToCPU(_result.AsSpan(0, (int)outputs));
         for (int t = 0; t < x.Tokens; t++)
-            for (int r = rowStart; r < rowEnd; r++) y[(long)t * yStride + r] = result[(long)t * Rows + r];
+            for (int r = rowStart; r < rowEnd; r++) y[(long)t * yStride + r] = _result[(long)t * Rows + r];
     }
 
     /// <summary>y[t, r] = Σ_c W[r, c] · x[t, c] for <paramref name="tokens"/> tokens already on the device; queued, not waited for.</summary>

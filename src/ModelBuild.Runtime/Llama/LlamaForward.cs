@@ -26,6 +26,7 @@ public sealed class LlamaForward : IDisposable
     private readonly float[] _x, _q, _k, _v, _o, _up;
     private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
     private readonly Gpu.IlgpuForward? _onDevice;
+    private readonly int _chunkTokens;
 
     public int MaxPositions { get; }
     public int Position { get; private set; }
@@ -38,23 +39,23 @@ public sealed class LlamaForward : IDisposable
         _matMul = new MatMul(pool ?? WorkerPool.Shared, path);
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
         int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
-        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, MaxPositions);
         bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
-        // On a device the KV cache lives there; the host keeps none.
+        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers.
+        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, onDevice ? 0 : MaxPositions);
         int cachePositions = onDevice ? 0 : MaxPositions;
         _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
         _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
 
-        int chunk = Math.Min(ChunkTokens, MaxPositions);
-        _x = new float[chunk * h];
-        _q = new float[chunk * qDim];
-        _k = new float[chunk * kvDim];
-        _v = new float[chunk * kvDim];
-        _o = new float[chunk * h];
-        _up = new float[chunk * config.IntermediateSize];
-        _normed = new ActivationBatch(chunk, h);
-        _attnOut = new ActivationBatch(chunk, qDim);
-        _mlpHidden = new ActivationBatch(chunk, config.IntermediateSize);
+        int chunk = _chunkTokens = Math.Min(ChunkTokens, MaxPositions), hostChunk = onDevice ? 1 : chunk;
+        _x = new float[hostChunk * h];
+        _q = new float[hostChunk * qDim];
+        _k = new float[hostChunk * kvDim];
+        _v = new float[hostChunk * kvDim];
+        _o = new float[hostChunk * h];
+        _up = new float[hostChunk * config.IntermediateSize];
+        _normed = new ActivationBatch(hostChunk, h);
+        _attnOut = new ActivationBatch(hostChunk, qDim);
+        _mlpHidden = new ActivationBatch(hostChunk, config.IntermediateSize);
 
         var inv = RopeFrequencies.InverseFrequencies(config);
         int half = config.HeadDim / 2;
@@ -90,7 +91,7 @@ public sealed class LlamaForward : IDisposable
         if (logits.Length < (allLogits ? T : 1) * vocab) throw new ArgumentException("the logits buffer is too small.", nameof(logits));
         foreach (int id in tokens)
             if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the vocabulary ({vocab}).");
-        int chunk = _normed.MaxTokens;
+        int chunk = _chunkTokens;
         for (int start = 0; start < T; start += chunk)
         {
             int n = Math.Min(chunk, T - start);
