@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using ModelBuild.Format.Pack;
 using ModelBuild.Runtime.Kernels;
 
@@ -30,9 +31,14 @@ public sealed unsafe class Sparse24HalfMatrix : IWeightMatrix
     public void DequantizeRow(int row, Span<float> dst)
     {
         dst[..Cols].Clear();
+        Span<float> values = stackalloc float[64];
         byte* chunk = _data + row * _rowBytes;
         for (int c0 = 0; c0 < Cols; c0 += Sparse24Layout.ChunkColumns, chunk += Sparse24Layout.HalfChunkBytes)
-            for (int k = 0; k < 64; k++) dst[c0 + Column(chunk, k)] += (float)((Half*)chunk)[k];
+        {
+            // One vectorized conversion per chunk (a scalar Half cast per value made prefill slower than f16's).
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(chunk, 64), values);
+            for (int k = 0; k < 64; k++) dst[c0 + Column(chunk, k)] += values[k];
+        }
     }
 
     /// <summary>
