@@ -11,8 +11,6 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 public static unsafe class HalfSparse24Dot
 {
-    public static bool IsSupported => Sparse24Columns.IsSupported;
-
     public static float Avx512(byte* row, float* x, int cols)
     {
         var acc0 = Vector512<float>.Zero;

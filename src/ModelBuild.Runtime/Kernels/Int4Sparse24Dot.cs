@@ -15,8 +15,6 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 public static unsafe class Int4Sparse24Dot
 {
-    public static bool IsSupported => Sparse24Columns.IsSupported;
-
     public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         int chunks = cols / 128, perGroup = groupSize / 128;

@@ -40,6 +40,9 @@ public static class KernelPaths
 
     public static bool IsDevice(KernelPath path) => path is KernelPath.Ilgpu or KernelPath.Cuda;
 
+    /// <summary>Whether <paramref name="path"/> multiplies 2:4-packed matrices as they are packed: AVX-512 with VBMI (byte bit-field selects).</summary>
+    public static bool HasSparse24Kernels(KernelPath path) => path == KernelPath.Avx512 && Avx512Vbmi.IsSupported && Avx512BW.IsSupported;
+
     /// <summary>The fastest path this CPU runs.</summary>
     public static KernelPath Best => IsSupported(KernelPath.Avx512) ? KernelPath.Avx512 : IsSupported(KernelPath.Avx2) ? KernelPath.Avx2 : KernelPath.Scalar;
 

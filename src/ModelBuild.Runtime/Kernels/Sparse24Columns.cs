@@ -11,8 +11,6 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 internal static unsafe class Sparse24Columns
 {
-    public static bool IsSupported => Avx512Vbmi.IsSupported && Avx512BW.IsSupported;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<byte> Unpack(byte* positions)
     {

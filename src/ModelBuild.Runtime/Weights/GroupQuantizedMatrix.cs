@@ -132,7 +132,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     /// have one on AVX-512 with VBMI only.
     /// </summary>
     private bool HasKernel(KernelPath path, ActivationBatch x) =>
-        path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize && (!sparse24 || path == KernelPath.Avx512 && Int4Sparse24Dot.IsSupported) &&
+        path is KernelPath.Avx2 or KernelPath.Avx512 && x.CanQuantize && (!sparse24 || KernelPaths.HasSparse24Kernels(path)) &&
         (_container <= 4 ? cols % 128 == 0 && groupSize % 128 == 0 : groupSize % ActivationBatch.BlockSize == 0);
 
     public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => HasKernel(path, x);
@@ -150,7 +150,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScales = stackalloc float[tileGroups];
         float* tileScaleZeros = stackalloc float[tileGroups];
         float* four = stackalloc float[4];
-        bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && avx512 && Int4Sparse24Dot.IsSupported;
+        bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
         // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
         sbyte* codes = sparseKernel ? x.HalfBlockOrderCodes.Pointer : _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
@@ -252,15 +252,9 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     public (byte[] Codes, float[] Scales, float[] Zeros, int[] OutlierRowStart, int[] OutlierCols, float[] OutlierValues) HostCopies()
     {
         long groupCount = (long)rows * _groups;
+        if (sparse24) return ExpandToDense().HostCopies();
         byte[] codes;
-        if (sparse24)
-        {
-            long denseRowBytes = cols / 2;
-            codes = new byte[checked(rows * denseRowBytes)];
-            fixed (byte* dense = codes)
-                for (int r = 0; r < rows; r++) ExpandSparseRow(r, dense + r * denseRowBytes);
-        }
-        else if (_container == 3)
+        if (_container == 3)
         {
             codes = new byte[checked(rows * (long)cols / 2)];
             for (int r = 0; r < rows; r++)

@@ -11,8 +11,8 @@ public static class Sparse24Fallback
 {
     public static IWeightMatrix ForPath(IWeightMatrix matrix, KernelPath path) => matrix switch
     {
-        GroupQuantizedMatrix { IsSparse24: true } gq when !(path == KernelPath.Avx512 && Int4Sparse24Dot.IsSupported) => gq.ExpandToDense(),
-        Sparse24HalfMatrix half when !(path == KernelPath.Avx512 && HalfSparse24Dot.IsSupported) => half.ExpandToDense(),
+        GroupQuantizedMatrix { IsSparse24: true } gq when !KernelPaths.HasSparse24Kernels(path) => gq.ExpandToDense(),
+        Sparse24HalfMatrix half when !KernelPaths.HasSparse24Kernels(path) => half.ExpandToDense(),
         _ => matrix,
     };
 }

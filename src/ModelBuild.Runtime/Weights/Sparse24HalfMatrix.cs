@@ -73,7 +73,7 @@ public sealed unsafe class Sparse24HalfMatrix : IWeightMatrix
 
     public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
     {
-        if (x.Tokens == 1 && path == KernelPath.Avx512 && HalfSparse24Dot.IsSupported)
+        if (x.Tokens == 1 && KernelPaths.HasSparse24Kernels(path))
         {
             fixed (float* xp = x.Values)
                 for (int r = rowStart; r < rowEnd; r++) y[r] = HalfSparse24Dot.Avx512(_data + r * _rowBytes, xp, Cols);
