@@ -68,13 +68,19 @@ public static class TensorLayout
     /// </summary>
     public static (long LowByte, int LowShift, long HighByte, int HighShift) ThreeBitAt(long col, long cols)
     {
-        long chunk = col >> 7, chunks = cols >> 7, pairStart = (chunk >> 1) * 96;
-        bool single = chunk == chunks - 1 && chunks % 2 == 1;
+        var (lowStart, plane) = ThreeBitChunkAt(col >> 7, cols >> 7);
         var (low, lowShift, _) = CodeAt(col & 127, 2);
         long e = (col & 127) >> 1;
         long bit = 32 * (col & 1) + 8 * (e >> 4) + (e & 7);
-        long plane = pairStart + (single ? 32 : 64 + (chunk & 1) * 16);
-        return (pairStart + (chunk & 1) * 32 + low, lowShift, plane + 8 * ((e >> 3) & 1) + bit / 8, (int)(bit % 8));
+        return (lowStart + low, lowShift, plane + 8 * ((e >> 3) & 1) + bit / 8, (int)(bit % 8));
+    }
+
+    /// <summary>Where chunk <paramref name="chunk"/> of a 3-bit row of <paramref name="chunks"/> chunks keeps its 32 bytes of low bits and its 16-byte plane.</summary>
+    public static (long Low, long Plane) ThreeBitChunkAt(long chunk, long chunks)
+    {
+        long pairStart = (chunk >> 1) * 96;
+        bool single = chunk == chunks - 1 && chunks % 2 == 1;
+        return (pairStart + (chunk & 1) * 32, pairStart + (single ? 32 : 64 + (chunk & 1) * 16));
     }
 
     /// <summary>The code of column <paramref name="col"/> in a packed row of <paramref name="cols"/> columns.</summary>

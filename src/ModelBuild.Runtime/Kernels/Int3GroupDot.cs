@@ -124,9 +124,8 @@ public static unsafe class Int3GroupDot
         var four = Vector256.Create((byte)4);
         for (int c = 0; c < chunks; c++)
         {
-            byte* pair = q + (c >> 1) * 96;
-            byte* low = pair + (c & 1) * 32;
-            byte* plane = pair + (c == chunks - 1 && chunks % 2 == 1 ? 32 : 64 + (c & 1) * 16);
+            var (lowAt, planeAt) = Format.Pack.TensorLayout.ThreeBitChunkAt(c, chunks);
+            byte* low = q + lowAt, plane = q + planeAt;
             StreamPrefetch.Ahead(low);
             var (e0, o0, e1, o1) = Int2GroupDot.Unpack(low);
             // Each lane's plane byte copied in by a shuffle, its bit tested against the lane's bit mask.
