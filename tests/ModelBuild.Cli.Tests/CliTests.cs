@@ -125,6 +125,7 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
     [InlineData("MB1401", "bench", "x", "--kernels", "neon")]
     [InlineData("MB1401", "generate", "x", "--prompt", "p", "--kernels", "cuda")] // no GPU here
     [InlineData("MB1401", "synth", "--preset", "gpt-5", "-o", "x")]
+    [InlineData("MB1401", "synth", "--preset", "tiny", "-o", "x", "--dtype", "int8")]
     public void Bad_invocations_exit_1_with_a_code(string code, params string[] args)
     {
         var r = ProcessRunner.Cli(args);

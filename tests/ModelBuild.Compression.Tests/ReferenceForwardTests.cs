@@ -66,6 +66,69 @@ public class ReferenceForwardTests
         Assert.True(deviceDiff < Tolerance, $"ILGPU: max |logit difference| {deviceDiff}");
     }
 
+    /// <summary>The fixture rewritten with another element type (its tokenizer and config copied beside it).</summary>
+    internal static Checkpoint FixtureAs(RepoPaths.TempDir dir, TensorDType dtype, Func<string, float[], float[]>? transform = null)
+    {
+        var fixture = Checkpoint.Open(RepoPaths.FixtureModel);
+        string model = dir.File("model-" + dtype);
+        Directory.CreateDirectory(model);
+        foreach (var f in Directory.GetFiles(RepoPaths.FixtureModel).Where(f => !f.EndsWith(".safetensors")))
+            File.Copy(f, Path.Combine(model, Path.GetFileName(f)));
+        SafetensorsWriter.Write(Path.Combine(model, "model.safetensors"), TorchLlama.WeightShapes(fixture.Config)
+            .Select(t => (t.Name, t.Shape, (transform ?? ((_, w) => w))(t.Name, fixture.ReadTensor(t.Name, t.Shape)))), dtype);
+        return Checkpoint.Open(model);
+    }
+
+    [Fact]
+    public void A_bf16_checkpoint_stays_bf16_bit_for_bit_and_its_logits_match_the_reference()
+    {
+        using var dir = new RepoPaths.TempDir();
+        var cp = FixtureAs(dir, TensorDType.BF16);
+        new Compressor().Compress(cp, null, dir.File("bf16.mbpack"));
+        using (var pack = Format.Pack.PackReader.Open(dir.File("bf16.mbpack")))
+            foreach (var (name, shape) in TorchLlama.WeightShapes(cp.Config).Where(t => t.Shape.Length == 2))
+            {
+                var t = pack.Tensor(name);
+                Assert.Equal(Format.Pack.TensorLayout.BF16, t.Format);
+                var stored = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(pack.Part(t, "data")).ToArray()
+                    .Select(Format.Pack.BFloat16Bits.ToSingle);
+                Assert.Equal(cp.ReadTensor(name, shape), stored); // the checkpoint's own values, not re-rounded
+            }
+        var ids = SampleIds(cp);
+        var expected = ReferenceLogits(cp, ids, (_, w) => w);
+        Assert.True(expected.Max() - expected.Min() > 5, "logits are not trivially flat");
+        // Dense weights keep float32 activations on every path, so all of them meet the tight tolerance.
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512, KernelPath.Ilgpu }.Where(KernelPaths.IsSupported))
+        {
+            var actual = RuntimeLogits(dir.File("bf16.mbpack"), ids, path);
+            float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(maxDiff < Tolerance, $"{path}: max |logit difference| {maxDiff}");
+        }
+    }
+
+    [Fact]
+    public void An_f32_matrix_beyond_the_f16_range_is_stored_as_bf16_not_as_infinities()
+    {
+        using var dir = new RepoPaths.TempDir();
+        const string big = "model.layers.0.mlp.down_proj.weight";
+        var cp = FixtureAs(dir, TensorDType.F32, (name, w) =>
+        {
+            if (name == big) w[7] = 1e5f;
+            return w;
+        });
+        var log = new List<string>();
+        new Compressor(log.Add).Compress(cp, null, dir.File("f32.mbpack"));
+        using var pack = Format.Pack.PackReader.Open(dir.File("f32.mbpack"));
+        var t = pack.Tensor(big);
+        Assert.Equal(Format.Pack.TensorLayout.BF16, t.Format);
+        ushort stored = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(pack.Part(t, "data"))[7];
+        Assert.Equal(1e5f, Format.Pack.BFloat16Bits.ToSingle(stored), 1e5f * 1e-2f); // bf16 keeps 8 significant bits
+        Assert.Contains(log, l => l.Contains(big) && l.Contains("bf16"));
+        // Everything else fits f16, which keeps more mantissa bits than bf16.
+        Assert.Equal(Format.Pack.TensorLayout.F16, pack.Tensor("model.layers.0.mlp.up_proj.weight").Format);
+        Assert.Equal(Format.Pack.TensorLayout.F16, pack.Tensor("model.embed_tokens.weight").Format);
+    }
+
     [Fact]
     public void Int4_pack_logits_match_the_reference_run_on_independently_dequantized_weights()
     {

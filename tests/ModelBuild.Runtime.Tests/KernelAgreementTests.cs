@@ -78,15 +78,27 @@ public unsafe class KernelAgreementTests
         var y = Run(onDevice, Batch(x, tokens, cols), KernelPath.Ilgpu);
         for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - exact[i]) < 1e-4 * (1 + Math.Abs(exact[i])), $"{i}: {y[i]} vs {exact[i]}");
 
-        // Dense rows (f16 packs) through the device as well.
-        var half = RandomValues(rows * cols, 8).Select(v => (Half)v).ToArray();
-        var denseExact = Exact(half.Select(h => (float)h).ToArray(), x, rows, cols, tokens);
-        fixed (Half* hp = half)
+        // Dense rows (f16 and bf16 packs) through the device as well.
+        foreach (var element in new[] { DenseElement.F16, DenseElement.BF16 })
         {
-            using var dense = new Gpu.IlgpuMatrix(new DenseMatrix((byte*)hp, rows, cols, half: true), device);
-            var yd = Run(dense, Batch(x, tokens, cols), KernelPath.Ilgpu);
-            for (int i = 0; i < yd.Length; i++) Assert.True(Math.Abs(yd[i] - denseExact[i]) < 1e-4 * (1 + Math.Abs(denseExact[i])), $"dense {i}: {yd[i]} vs {denseExact[i]}");
+            var (bits16, values) = SixteenBitRows(element, rows * cols, 8);
+            var denseExact = Exact(values, x, rows, cols, tokens);
+            fixed (ushort* hp = bits16)
+            {
+                using var dense = new Gpu.IlgpuMatrix(new DenseMatrix((byte*)hp, rows, cols, element), device);
+                var yd = Run(dense, Batch(x, tokens, cols), KernelPath.Ilgpu);
+                for (int i = 0; i < yd.Length; i++) Assert.True(Math.Abs(yd[i] - denseExact[i]) < 1e-4 * (1 + Math.Abs(denseExact[i])), $"{element} {i}: {yd[i]} vs {denseExact[i]}");
+            }
         }
+    }
+
+    /// <summary>Random 16-bit floats of the given kind, and their exact float32 values.</summary>
+    private static (ushort[] Bits, float[] Values) SixteenBitRows(DenseElement element, int count, int seed)
+    {
+        var bits = RandomValues(count, seed).Select(v => element == DenseElement.BF16
+            ? Format.Pack.BFloat16Bits.FromSingle(v) : BitConverter.HalfToUInt16Bits((Half)v)).ToArray();
+        var values = bits.Select(b => element == DenseElement.BF16 ? Format.Pack.BFloat16Bits.ToSingle(b) : (float)BitConverter.UInt16BitsToHalf(b)).ToArray();
+        return (bits, values);
     }
 
     [Theory]
@@ -177,16 +189,19 @@ public unsafe class KernelAgreementTests
         else Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual), $"0x{bits:X4}: {actual} vs {expected}");
     }
 
-    [Fact]
-    public void F16_rows_agree_across_paths()
+    [Theory]
+    [InlineData(DenseElement.F16, 19, 200, 3)]  // vector loops plus a tail of 8
+    [InlineData(DenseElement.F16, 5, 33, 1)]    // decode, shorter than one AVX-512 step
+    [InlineData(DenseElement.BF16, 19, 200, 3)]
+    [InlineData(DenseElement.BF16, 7, 1031, 1)] // decode with an odd tail
+    public void Sixteen_bit_float_rows_agree_across_paths(DenseElement element, int rows, int cols, int tokens)
     {
-        int rows = 19, cols = 200, tokens = 3;
-        var w = RandomValues(rows * cols, 3).Select(v => (Half)v).ToArray();
+        var (w, values) = SixteenBitRows(element, rows * cols, 3);
         var x = RandomValues(tokens * cols, 4);
-        var exact = Exact(w.Select(h => (float)h).ToArray(), x, rows, cols, tokens);
-        fixed (Half* wp = w)
+        var exact = Exact(values, x, rows, cols, tokens);
+        fixed (ushort* wp = w)
         {
-            var m = new DenseMatrix((byte*)wp, rows, cols, half: true);
+            var m = new DenseMatrix((byte*)wp, rows, cols, element);
             foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
             {
                 var y = Run(m, Batch(x, tokens, cols), path);

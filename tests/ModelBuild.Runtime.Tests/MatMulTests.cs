@@ -23,7 +23,7 @@ public unsafe class MatMulTests
         var bias = Random(rows, 7);
         var y = new float[tokens * rows];
         fixed (float* wp = w)
-            MatMul.Multiply(new DenseMatrix((byte*)wp, rows, cols, half: false), x, y, tokens, bias);
+            MatMul.Multiply(new DenseMatrix((byte*)wp, rows, cols, DenseElement.F32), x, y, tokens, bias);
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
             {

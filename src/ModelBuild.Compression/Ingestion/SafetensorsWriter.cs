@@ -51,11 +51,7 @@ public static class SafetensorsWriter
                 return MemoryMarshal.AsBytes(h.AsSpan()).ToArray();
             default:
                 var b = new ushort[data.Length];
-                for (int i = 0; i < data.Length; i++)
-                {
-                    uint bits = BitConverter.SingleToUInt32Bits(data[i]);
-                    b[i] = (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16); // round to nearest even
-                }
+                for (int i = 0; i < data.Length; i++) b[i] = Format.Pack.BFloat16Bits.FromSingle(data[i]);
                 return MemoryMarshal.AsBytes(b.AsSpan()).ToArray();
         }
     }

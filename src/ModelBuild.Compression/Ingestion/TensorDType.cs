@@ -39,7 +39,7 @@ public static class TensorDTypes
                 break;
             default:
                 var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(raw);
-                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
+                for (int i = 0; i < dst.Length; i++) dst[i] = Format.Pack.BFloat16Bits.ToSingle(bits[i]);
                 break;
         }
     }

@@ -27,7 +27,7 @@ public sealed class Compressor(Action<string>? log = null)
 
     public sealed record Result(string PackPath, long PackBytes, JsonObject Report);
 
-    /// <summary>Compresses; a null spec stores every weight as f16 (the "original" model as a pack).</summary>
+    /// <summary>Compresses; a null spec stores every weight in 16 bits (the "original" model as a pack; see <see cref="HalfWidthStorage"/>).</summary>
     public Result Compress(Checkpoint checkpoint, CompressionSpec? spec, string outputPath)
     {
         var sw = Stopwatch.StartNew();
@@ -104,12 +104,14 @@ public sealed class Compressor(Action<string>? log = null)
                 else
                 {
                     layerReport["relative_weight_error"] = RelativeError(data, layer.Dense!);
-                    byte[] halves = ToHalfBytes(layer.Dense!);
-                    byte[]? sparseHalves = layer.Sparsity is not null && shape[1] % Sparse24Layout.ChunkColumns == 0
+                    string format = HalfWidth(checkpoint, name, layer.Dense!);
+                    byte[] halves = HalfWidthStorage.Encode(format, layer.Dense!);
+                    // The 2:4 layout holds f16 values; a bf16 matrix keeps its zeros in the dense layout.
+                    byte[]? sparseHalves = format == TensorLayout.F16 && layer.Sparsity is not null && shape[1] % Sparse24Layout.ChunkColumns == 0
                         ? Sparse24Layout.TryPackHalf(MemoryMarshal.Cast<byte, Half>(halves), (int)shape[0], (int)shape[1]) : null;
                     writer.AddTensor(new TensorEntry
                     {
-                        Name = name, Format = sparseHalves is null ? TensorLayout.F16 : TensorLayout.F16Sparse24, Shape = shape, Sparsity = layer.Sparsity,
+                        Name = name, Format = sparseHalves is null ? format : TensorLayout.F16Sparse24, Shape = shape, Sparsity = layer.Sparsity,
                         Parts = new() { ["data"] = writer.AddBlob(sparseHalves ?? halves) },
                     });
                 }
@@ -123,7 +125,10 @@ public sealed class Compressor(Action<string>? log = null)
             else if (shape.Length == 1)
                 writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F32, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(MemoryMarshal.AsBytes(data.AsSpan())) } });
             else
-                writer.AddTensor(new TensorEntry { Name = name, Format = TensorLayout.F16, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(ToHalfBytes(data)) } });
+            {
+                string format = HalfWidth(checkpoint, name, data);
+                writer.AddTensor(new TensorEntry { Name = name, Format = format, Shape = shape, Parts = new() { ["data"] = writer.AddBlob(HalfWidthStorage.Encode(format, data)) } });
+            }
             bool endOfBlock = i + 1 == shapes.Count || BlockOf(shapes[i + 1].Name) != BlockOf(name);
             if (endOfBlock && BlockOf(name) is int block)
             {
@@ -170,11 +175,14 @@ public sealed class Compressor(Action<string>? log = null)
         return new Result(outputPath, packBytes, report);
     }
 
-    private static byte[] ToHalfBytes(float[] data)
+    /// <summary>f16 or bf16 for an unquantized matrix (<see cref="HalfWidthStorage"/>); says so when f16's range forces bf16.</summary>
+    private string HalfWidth(Checkpoint checkpoint, string name, float[] values)
     {
-        var half = new Half[data.Length];
-        for (int k = 0; k < data.Length; k++) half[k] = (Half)data[k];
-        return MemoryMarshal.AsBytes(half.AsSpan()).ToArray();
+        var source = checkpoint.Entry(name).DType;
+        string format = HalfWidthStorage.Choose(source, values);
+        if (format == TensorLayout.BF16 && source != TensorDType.BF16)
+            log?.Invoke($"{name}: values beyond f16's range (±65504); stored as bf16 instead of f16.");
+        return format;
     }
 
     /// <summary>

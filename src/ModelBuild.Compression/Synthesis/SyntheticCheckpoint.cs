@@ -5,7 +5,7 @@ using ModelBuild.Format.Config;
 namespace ModelBuild.Compression.Synthesis;
 
 /// <summary>
-/// Writes a random-weight f16 checkpoint of a preset's shape: config.json, a byte-level tokenizer.json filled
+/// Writes a random-weight checkpoint (f16 unless asked for bf16 or f32) of a preset's shape: config.json, a byte-level tokenizer.json filled
 /// to the vocabulary size, and one safetensors shard per decoder layer (plus one for embeddings and head) with
 /// an index, so memory stays at one layer. Weights are uniform with standard deviation 0.02, norms 1. The
 /// directory appears only when complete.
@@ -14,7 +14,7 @@ public static class SyntheticCheckpoint
 {
     private const float WeightStd = 0.02f;
 
-    public static void Write(SynthPreset preset, string directory, int seed = 0, Action<string>? log = null)
+    public static void Write(SynthPreset preset, string directory, int seed = 0, Action<string>? log = null, TensorDType dtype = TensorDType.F16)
     {
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"{directory} exists and is not empty; choose a new directory.");
@@ -34,7 +34,7 @@ public static class SyntheticCheckpoint
                 var tensors = shard < preset.Layers ? LayerTensors(config, shard) : OuterTensors(config);
                 var rng = new Random(unchecked(seed * 1_000_003 + shard) & int.MaxValue); // not HashCode.Combine: it is salted per process
                 var data = tensors.Select(t => (t.Name, t.Shape, Fill(t.Shape, t.IsNorm, rng))).ToList();
-                SafetensorsWriter.Write(Path.Combine(temp, file), data, TensorDType.F16);
+                SafetensorsWriter.Write(Path.Combine(temp, file), data, dtype);
                 foreach (var t in tensors) weightMap[t.Name] = file;
                 log?.Invoke($"synth {preset.Name}: shard {shard + 1}/{shards} written");
             }

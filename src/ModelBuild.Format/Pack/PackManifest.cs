@@ -8,7 +8,7 @@ namespace ModelBuild.Format.Pack;
 public sealed record BlobRef(long Offset, long Length, string Hash);
 
 /// <summary>
-/// One logical tensor. Format "f32"/"f16": a single part "data". Format "gq" (group-quantized, <see cref="Bits"/>
+/// One logical tensor. Format "f32"/"f16"/"bf16": a single part "data". Format "gq" (group-quantized, <see cref="Bits"/>
 /// 4 or 8): parts "qweight" (row-major, little nibble first for 4-bit), "scales" (f16 [rows, groups]) and
 /// "zeros" (u8 [rows, groups]); weight = (q - zero) * scale. Format "gq24": the same parts, with "qweight" holding
 /// only two codes of every four columns and their positions (<see cref="Sparse24Layout"/>).

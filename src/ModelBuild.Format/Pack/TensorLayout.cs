@@ -5,6 +5,8 @@ public static class TensorLayout
 {
     public const string F32 = "f32";
     public const string F16 = "f16";
+    /// <summary>bfloat16 (<see cref="BFloat16Bits"/>): a bf16 checkpoint's unquantized tensors, or f32 ones beyond f16's range.</summary>
+    public const string BF16 = "bf16";
     public const string GroupQuantized = "gq";
     /// <summary>Group-quantized and pruned 2:4, two codes of every four columns stored (<see cref="Sparse24Layout"/>).</summary>
     public const string GroupQuantizedSparse24 = "gq24";
@@ -101,7 +103,7 @@ public static class TensorLayout
         switch (t.Format)
         {
             case F32: return new() { ["data"] = count * 4 };
-            case F16: return new() { ["data"] = count * 2 };
+            case F16 or BF16: return new() { ["data"] = count * 2 };
             case F16Sparse24:
                 if (t.Shape.Length != 2 || t.Shape[1] % Sparse24Layout.ChunkColumns != 0)
                     throw new InvalidDataException("2:4-packed f16 tensors must be 2-D with whole 128-column chunks.");

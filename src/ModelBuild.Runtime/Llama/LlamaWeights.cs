@@ -66,8 +66,9 @@ public sealed class LlamaWeights
             throw new PackFormatException(pack.Path, $"tensor '{name}' has shape [{string.Join(",", t.Shape)}], the architecture needs [{rows},{cols}].");
         return t.Format switch
         {
-            TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: false),
-            TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, half: true),
+            TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.F32),
+            TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.F16),
+            TensorLayout.BF16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.BF16),
             TensorLayout.GroupQuantized => GroupQuantized(pack, t, rows, cols),
             TensorLayout.F16Sparse24 => new Sparse24HalfMatrix(pack.PartPointer(t, "data"), rows, cols),
             TensorLayout.GroupQuantizedSparse24 => GroupQuantizedMatrix.Sparse24(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"),
@@ -104,8 +105,9 @@ public sealed class LlamaWeights
 
     private static unsafe IWeightMatrix Matrix1D(PackReader pack, TensorEntry t, int length) => t.Format switch
     {
-        TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, half: false),
-        TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, half: true),
-        _ => throw new PackFormatException(pack.Path, $"tensor '{t.Name}' must be f32 or f16."),
+        TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.F32),
+        TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.F16),
+        TensorLayout.BF16 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.BF16),
+        _ => throw new PackFormatException(pack.Path, $"tensor '{t.Name}' must be f32, f16 or bf16."),
     };
 }

@@ -3,38 +3,49 @@ using ModelBuild.Runtime.Kernels;
 
 namespace ModelBuild.Runtime.Weights;
 
-/// <summary>An f32 or f16 matrix living in the memory-mapped pack; activations stay float32.</summary>
-public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, bool half) : IWeightMatrix
+/// <summary>An f32, f16 or bf16 matrix living in the memory-mapped pack; activations stay float32.</summary>
+public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElement element) : IWeightMatrix
 {
     // Keeps the memory a matrix made by Owning points into alive (a pinned array, never moved).
     private Array? Owned { get; init; }
 
     /// <summary>An f16 matrix over a pinned array it keeps alive.</summary>
     public static DenseMatrix Owning(Half[] pinned, int rows, int cols) =>
-        new((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref pinned[0]), rows, cols, half: true) { Owned = pinned };
+        new((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref pinned[0]), rows, cols, DenseElement.F16) { Owned = pinned };
 
     public int Rows => rows;
     public int Cols => cols;
-    public long PackedBytes => (long)rows * cols * (half ? 2 : 4);
+    public long PackedBytes => (long)rows * cols * (element == DenseElement.F32 ? 4 : 2);
 
     public void DequantizeRow(int row, Span<float> dst)
     {
-        if (half) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + (long)row * cols, cols), dst);
-        else new ReadOnlySpan<float>((float*)data + (long)row * cols, cols).CopyTo(dst);
+        if (dst.Length < cols) throw new ArgumentException($"the destination holds {dst.Length} values; a row has {cols}.");
+        long offset = (long)row * cols;
+        switch (element)
+        {
+            case DenseElement.F16: TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + offset, cols), dst); break;
+            case DenseElement.BF16:
+                fixed (float* d = dst) BFloat16Dot.ToSingle((ushort*)data + offset, d, cols);
+                break;
+            default: new ReadOnlySpan<float>((float*)data + offset, cols).CopyTo(dst); break;
+        }
     }
 
     public bool UsesInt8Activations(KernelPath path, ActivationBatch x) => false;
 
     public void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
     {
-        if (half && x.Tokens == 1 && path is KernelPath.Avx2 or KernelPath.Avx512)
+        if (element != DenseElement.F32 && x.Tokens == 1 && path is KernelPath.Avx2 or KernelPath.Avx512)
         {
             // Decode: each row is read once, so convert in registers as it streams by.
+            bool avx512 = path == KernelPath.Avx512;
             fixed (float* xp = x.Values)
                 for (int r = rowStart; r < rowEnd; r++)
                 {
-                    Half* row = (Half*)data + (long)r * cols;
-                    y[r] = path == KernelPath.Avx512 ? HalfDot.Avx512(row, xp, cols) : HalfDot.Avx2(row, xp, cols);
+                    long offset = (long)r * cols;
+                    y[r] = element == DenseElement.BF16
+                        ? avx512 ? BFloat16Dot.Avx512((ushort*)data + offset, xp, cols) : BFloat16Dot.Avx2((ushort*)data + offset, xp, cols)
+                        : avx512 ? HalfDot.Avx512((Half*)data + offset, xp, cols) : HalfDot.Avx2((Half*)data + offset, xp, cols);
                 }
             return;
         }
