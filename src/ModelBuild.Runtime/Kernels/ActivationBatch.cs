@@ -73,6 +73,11 @@ public sealed class ActivationBatch
 
     private void FillNibbleOrder(int blocks)
     {
+        if (Ssse3.IsSupported)
+        {
+            FillNibbleOrderSsse3(blocks);
+            return;
+        }
         for (int t = 0; t < Tokens; t++)
         {
             int row = t * Cols;
@@ -91,6 +96,36 @@ public sealed class ActivationBatch
                     NibbleLaneScales[t * (Cols / 8) + chunk / 8 + lane] = BlockScales[t * blocks + (chunk + 8 * lane) / BlockSize];
             }
         }
+    }
+
+    /// <summary>
+    /// The same orders with 16-byte moves (decode runs this once per matrix input, between parallel products, so the
+    /// scalar loop above left the worker thread idle for about 3 % of decode time).
+    /// </summary>
+    private unsafe void FillNibbleOrderSsse3(int blocks)
+    {
+        // Per 16 codes: the 8 even columns, then the 8 odd ones.
+        var evenThenOdd = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer, halfBlock = HalfBlockOrderCodes.Pointer;
+        float* blockScales = BlockScales.Pointer, laneScales = NibbleLaneScales.Pointer;
+        for (int t = 0; t < Tokens; t++)
+            for (int chunk = 0; chunk < Cols; chunk += 128)
+            {
+                long at = (long)t * Cols + chunk;
+                sbyte* src = codes + at;
+                for (int k = 0; k < 4; k++)
+                {
+                    var a = Ssse3.Shuffle(Vector128.Load((byte*)src + 32 * k), evenThenOdd).AsUInt64();
+                    var b = Ssse3.Shuffle(Vector128.Load((byte*)src + 32 * k + 16), evenThenOdd).AsUInt64();
+                    Sse2.UnpackLow(a, b).Store((ulong*)(nibble + at + 16 * k));
+                    Sse2.UnpackHigh(a, b).Store((ulong*)(nibble + at + 64 + 16 * k));
+                    // Half-block order: the first 16 columns of block k at 16k, its second 16 at 64 + 16k.
+                    Vector128.Load(src + 32 * k).Store(halfBlock + at + 16 * k);
+                    Vector128.Load(src + 32 * k + 16).Store(halfBlock + at + 64 + 16 * k);
+                    // Lanes 4k .. 4k+3 cover columns 32k .. 32k+31 in nibble order: block k's scale.
+                    Vector128.Create(blockScales[t * blocks + chunk / BlockSize + k]).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
+                }
+            }
     }
 
     /// <summary>For tests and tools: the int8 copy when the column count allows one.</summary>
