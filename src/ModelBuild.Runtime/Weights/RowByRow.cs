@@ -5,7 +5,8 @@ namespace ModelBuild.Runtime.Weights;
 
 /// <summary>
 /// The reference product: dequantize a row to float32, then dot it with each token in full precision. The
-/// scalar path uses it everywhere; SIMD paths fall back to it (vectorized dot) for shapes their kernels don't tile.
+/// scalar path uses it everywhere; SIMD paths use it for f32/f16/bf16 prefill and for shapes their integer kernels
+/// don't tile, four rows at a time in register tiles (<see cref="FloatRowTile"/>).
 /// </summary>
 internal static unsafe class RowByRow
 {
@@ -20,6 +21,17 @@ internal static unsafe class RowByRow
     public static void Multiply(IWeightMatrix w, ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path)
     {
         int cols = w.Cols;
+        if (x.Tokens > 1 && path is KernelPath.Avx2 or KernelPath.Avx512)
+        {
+            // Prefill: four rows at a time against the tokens in register tiles.
+            var tile = Buffer(FloatRowTile.Rows * cols);
+            fixed (float* rows = tile, values = x.Values)
+                for (; rowStart + FloatRowTile.Rows <= rowEnd; rowStart += FloatRowTile.Rows)
+                {
+                    for (int i = 0; i < FloatRowTile.Rows; i++) w.DequantizeRow(rowStart + i, tile.Slice(i * cols, cols));
+                    FloatRowTile.Multiply(rows, cols, values, x.Tokens, y + rowStart, yStride, path == KernelPath.Avx512);
+                }
+        }
         var row = Buffer(cols);
         for (int r = rowStart; r < rowEnd; r++)
         {
