@@ -8,43 +8,24 @@ namespace ModelBuild.Runtime.Kernels;
 /// Dot product of an f16 row with float32 activations, converting in registers (.NET exposes no F16C
 /// intrinsics, so the conversion is integer arithmetic): shifting the half's exponent and mantissa into float
 /// position and multiplying by 2^112 rebiases the exponent exactly, subnormals included; Inf and NaN are
-/// patched with a compare. Used for decode, where the row is read once; the stream is prefetched like the integer
-/// kernels' (without it the f16 head read 9.6 GB/s from DRAM on 2 threads, with it 15.4 GB/s).
+/// patched with a compare. Used for decode, where the row is read once (the loop is <see cref="SixteenBitDot"/>'s,
+/// prefetched: without the prefetch the f16 head read 9.6 GB/s from DRAM on 2 threads, with it 15.4 GB/s).
 /// </summary>
 public static unsafe class HalfDot
 {
     private const uint Rebias = 0x77800000; // 2^112 as float bits
 
-    public static float Avx512(Half* w, float* x, int n)
-    {
-        var acc0 = Vector512<float>.Zero;
-        var acc1 = Vector512<float>.Zero;
-        int i = 0;
-        for (; i + 32 <= n; i += 32)
-        {
-            StreamPrefetch.Ahead(w + i);
-            acc0 = Avx512F.FusedMultiplyAdd(ToSingle(Vector256.Load((ushort*)w + i)), Vector512.Load(x + i), acc0);
-            acc1 = Avx512F.FusedMultiplyAdd(ToSingle(Vector256.Load((ushort*)w + i + 16)), Vector512.Load(x + i + 16), acc1);
-        }
-        float sum = Vector512.Sum(acc0 + acc1);
-        for (; i < n; i++) sum += (float)w[i] * x[i];
-        return sum;
-    }
+    public static float Avx512(Half* w, float* x, int n) => SixteenBitDot.Avx512<Format>((ushort*)w, x, n);
 
-    public static float Avx2(Half* w, float* x, int n)
+    public static float Avx2(Half* w, float* x, int n) => SixteenBitDot.Avx2<Format>((ushort*)w, x, n);
+
+    private readonly struct Format : ISixteenBitFloat
     {
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
-        {
-            StreamPrefetch.Ahead(w + i);
-            acc0 = Fma.MultiplyAdd(ToSingle(Vector128.Load((ushort*)w + i)), Vector256.Load(x + i), acc0);
-            acc1 = Fma.MultiplyAdd(ToSingle(Vector128.Load((ushort*)w + i + 8)), Vector256.Load(x + i + 8), acc1);
-        }
-        float sum = Vector256.Sum(acc0 + acc1);
-        for (; i < n; i++) sum += (float)w[i] * x[i];
-        return sum;
+        public static float ToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ToSingle(Vector256<ushort> bits) => HalfDot.ToSingle(bits);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ToSingle(Vector128<ushort> bits) => HalfDot.ToSingle(bits);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
