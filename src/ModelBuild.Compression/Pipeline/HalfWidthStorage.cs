@@ -14,6 +14,7 @@ public static class HalfWidthStorage
     public static string Choose(TensorDType source, ReadOnlySpan<float> values)
     {
         if (source == TensorDType.BF16) return TensorLayout.BF16;
+        if (source == TensorDType.F16) return TensorLayout.F16; // nothing to scan: every value came from an f16
         foreach (float v in values)
             if (Math.Abs(v) > (float)Half.MaxValue && float.IsFinite(v)) return TensorLayout.BF16;
         return TensorLayout.F16;

@@ -115,13 +115,15 @@ public sealed class ActivationBatch
                 sbyte* src = codes + at;
                 for (int k = 0; k < 4; k++)
                 {
-                    var a = Ssse3.Shuffle(Vector128.Load((byte*)src + 32 * k), evenThenOdd).AsUInt64();
-                    var b = Ssse3.Shuffle(Vector128.Load((byte*)src + 32 * k + 16), evenThenOdd).AsUInt64();
+                    var first = Vector128.Load((byte*)src + 32 * k);
+                    var second = Vector128.Load((byte*)src + 32 * k + 16);
+                    var a = Ssse3.Shuffle(first, evenThenOdd).AsUInt64();
+                    var b = Ssse3.Shuffle(second, evenThenOdd).AsUInt64();
                     Sse2.UnpackLow(a, b).Store((ulong*)(nibble + at + 16 * k));
                     Sse2.UnpackHigh(a, b).Store((ulong*)(nibble + at + 64 + 16 * k));
                     // Half-block order: the first 16 columns of block k at 16k, its second 16 at 64 + 16k.
-                    Vector128.Load(src + 32 * k).Store(halfBlock + at + 16 * k);
-                    Vector128.Load(src + 32 * k + 16).Store(halfBlock + at + 64 + 16 * k);
+                    first.Store((byte*)halfBlock + at + 16 * k);
+                    second.Store((byte*)halfBlock + at + 64 + 16 * k);
                     // Lanes 4k .. 4k+3 cover columns 32k .. 32k+31 in nibble order: block k's scale.
                     Vector128.Create(blockScales[t * blocks + chunk / BlockSize + k]).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
                 }

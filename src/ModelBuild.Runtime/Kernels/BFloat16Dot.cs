@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using ModelBuild.Format.Pack;
 
 namespace ModelBuild.Runtime.Kernels;
 
@@ -22,13 +23,13 @@ public static unsafe class BFloat16Dot
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= n; i += 8)
                 (Vector256.WidenLower(Vector128.Load(src + i).ToVector256Unsafe()) << 16).AsSingle().Store(dst + i);
-        for (; i < n; i++) dst[i] = Format.ToSingle(src[i]);
+        for (; i < n; i++) dst[i] = BFloat16Bits.ToSingle(src[i]);
     }
 
     private readonly struct Format : ISixteenBitFloat
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+        public static float ToSingle(ushort bits) => BFloat16Bits.ToSingle(bits);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> ToSingle(Vector256<ushort> bits) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(bits), 16).AsSingle();

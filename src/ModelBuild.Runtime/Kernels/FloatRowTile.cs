@@ -25,7 +25,7 @@ internal static unsafe class FloatRowTile
         }
         for (; t < tokens; t++)
             for (int r = 0; r < Rows; r++)
-                y[t * yStride + r] = Dot(rows + (long)r * cols, x + (long)t * cols, cols);
+                y[t * yStride + r] = System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(rows + (long)r * cols, cols), new ReadOnlySpan<float>(x + (long)t * cols, cols));
     }
 
     private static void Tile512(float* w, int cols, float* x, float* y, long yStride)

@@ -15,9 +15,9 @@ public static unsafe class HalfDot
 {
     private const uint Rebias = 0x77800000; // 2^112 as float bits
 
-    public static float Avx512(Half* w, float* x, int n) => SixteenBitDot.Avx512<Format>((ushort*)w, x, n);
+    public static float Avx512(ushort* w, float* x, int n) => SixteenBitDot.Avx512<Format>(w, x, n);
 
-    public static float Avx2(Half* w, float* x, int n) => SixteenBitDot.Avx2<Format>((ushort*)w, x, n);
+    public static float Avx2(ushort* w, float* x, int n) => SixteenBitDot.Avx2<Format>(w, x, n);
 
     private readonly struct Format : ISixteenBitFloat
     {

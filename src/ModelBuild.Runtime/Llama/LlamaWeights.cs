@@ -64,11 +64,9 @@ public sealed class LlamaWeights
         var t = pack.Tensor(name);
         if (t.Shape.Length != 2 || t.Shape[0] != rows || t.Shape[1] != cols)
             throw new PackFormatException(pack.Path, $"tensor '{name}' has shape [{string.Join(",", t.Shape)}], the architecture needs [{rows},{cols}].");
+        if (DenseElementOf(t.Format) is { } element) return new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, element);
         return t.Format switch
         {
-            TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.F32),
-            TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.F16),
-            TensorLayout.BF16 => new DenseMatrix(pack.PartPointer(t, "data"), rows, cols, DenseElement.BF16),
             TensorLayout.GroupQuantized => GroupQuantized(pack, t, rows, cols),
             TensorLayout.F16Sparse24 => new Sparse24HalfMatrix(pack.PartPointer(t, "data"), rows, cols),
             TensorLayout.GroupQuantizedSparse24 => GroupQuantizedMatrix.Sparse24(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"),
@@ -103,11 +101,17 @@ public sealed class LlamaWeights
         return v;
     }
 
-    private static unsafe IWeightMatrix Matrix1D(PackReader pack, TensorEntry t, int length) => t.Format switch
+    private static unsafe IWeightMatrix Matrix1D(PackReader pack, TensorEntry t, int length) =>
+        DenseElementOf(t.Format) is { } element
+            ? new DenseMatrix(pack.PartPointer(t, "data"), 1, length, element)
+            : throw new PackFormatException(pack.Path, $"tensor '{t.Name}' must be f32, f16 or bf16.");
+
+    /// <summary>The element type of a pack format that stores plain floats; null for the packed ones.</summary>
+    private static DenseElement? DenseElementOf(string format) => format switch
     {
-        TensorLayout.F32 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.F32),
-        TensorLayout.F16 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.F16),
-        TensorLayout.BF16 => new DenseMatrix(pack.PartPointer(t, "data"), 1, length, DenseElement.BF16),
-        _ => throw new PackFormatException(pack.Path, $"tensor '{t.Name}' must be f32, f16 or bf16."),
+        TensorLayout.F32 => DenseElement.F32,
+        TensorLayout.F16 => DenseElement.F16,
+        TensorLayout.BF16 => DenseElement.BF16,
+        _ => null,
     };
 }

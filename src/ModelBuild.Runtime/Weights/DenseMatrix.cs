@@ -39,17 +39,14 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
         {
             // Decode: each row is read once, so convert in registers as it streams by.
             bool avx512 = path == KernelPath.Avx512;
+            delegate*<ushort*, float*, int, float> dot = element == DenseElement.BF16
+                ? avx512 ? &BFloat16Dot.Avx512 : &BFloat16Dot.Avx2
+                : avx512 ? &HalfDot.Avx512 : &HalfDot.Avx2;
             fixed (float* xp = x.Values)
-                for (int r = rowStart; r < rowEnd; r++)
-                {
-                    long offset = (long)r * cols;
-                    y[r] = element == DenseElement.BF16
-                        ? avx512 ? BFloat16Dot.Avx512((ushort*)data + offset, xp, cols) : BFloat16Dot.Avx2((ushort*)data + offset, xp, cols)
-                        : avx512 ? HalfDot.Avx512((Half*)data + offset, xp, cols) : HalfDot.Avx2((Half*)data + offset, xp, cols);
-                }
+                for (int r = rowStart; r < rowEnd; r++) y[r] = dot((ushort*)data + (long)r * cols, xp, cols);
             return;
         }
-        // Prefill (and the scalar reference): convert once per row to an L1-resident float row, then dot per token.
+        // Prefill and the scalar path: rows converted to float once, then register tiles of rows × tokens (RowByRow).
         RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
     }
 }
