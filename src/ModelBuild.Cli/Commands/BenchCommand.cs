@@ -23,12 +23,12 @@ public static class BenchCommand
                 ["prompt_tokens"] = r.PromptTokens,
                 ["decode_tokens"] = r.DecodeTokens,
                 ["decode_depth"] = r.DecodeDepth,
-                ["prefill_tokens_per_second"] = Math.Round(r.PrefillTokensPerSecond, 2),
-                ["decode_tokens_per_second"] = Math.Round(r.DecodeTokensPerSecond, 2),
+                ["prefill_tokens_per_second"] = r.PrefillTokensPerSecond,
+                ["decode_tokens_per_second"] = r.DecodeTokensPerSecond,
                 ["weight_bytes_per_token"] = r.WeightBytesPerToken,
-                ["achieved_gb_per_second"] = Math.Round(r.AchievedGBps, 2),
-                ["memory_bandwidth_gb_per_second"] = Math.Round(r.MemoryBandwidthGBps, 2),
-                ["bandwidth_share"] = Math.Round(r.BandwidthShare, 4),
+                ["achieved_gb_per_second"] = r.AchievedGBps,
+                ["memory_bandwidth_gb_per_second"] = r.MemoryBandwidthGBps,
+                ["bandwidth_share"] = r.BandwidthShare,
             }.ToJsonString());
         else
         {
