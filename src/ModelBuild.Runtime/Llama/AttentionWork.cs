@@ -1,61 +1,241 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using ModelBuild.Runtime.Kernels;
 using ModelBuild.Runtime.Threading;
 
 namespace ModelBuild.Runtime.Llama;
 
 /// <summary>
-/// Causal grouped-query attention of T new queries over a layer's KV cache, one (token, head) pair per work
-/// item. Scores live in a per-thread buffer, so a decode step allocates nothing. The cache is dimension-major
-/// ([kvHead][dim][position], see <see cref="CacheIndex"/>): scores and the weighted sum become headDim long
-/// vector operations over positions instead of one short dot product per position, which is what decode at depth
-/// spends its time on.
+/// Causal grouped-query attention of T new queries over a layer's KV cache, one (token, KV head) pair per work
+/// item: the query heads that share a KV head are scored together, four at a time, so each key and value is read
+/// once per four heads rather than once per head (at depth the cache no longer fits L2, and attention was bound by
+/// those reads). Scores live in a per-thread buffer, so a decode step allocates nothing.
+/// <para>
+/// Each cache is laid out for the vector operation that reads it, and so that a head's positions 0…n are one
+/// contiguous run:
+/// keys in blocks of 16 positions, [kvHead][block][dim][16] (<see cref="KeyIndex"/>), so a score is a 16-wide
+/// multiply-add over positions per dimension; values position-major, [kvHead][position][dim] (<see cref="ValueIndex"/>),
+/// so the weighted sum is a multiply-add over dimensions per position. (The earlier dimension-major cache,
+/// [kvHead][dim][position], put each dimension of a position in a different page; a decoded token's stores and
+/// attention's reads then missed on 512 pages per layer.)
+/// </para>
 /// </summary>
 internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int maxPositions) : IParallelWork
 {
-    [ThreadStatic] private static float[]? _scores;
+    /// <summary>Positions per key block: one 64-byte line of floats per dimension.</summary>
+    public const int BlockPositions = 16;
 
+    [ThreadStatic] private static float[]? _scratch;
+
+    private readonly int _blocks = (maxPositions + BlockPositions - 1) / BlockPositions;
     private float[]? _q, _keys, _values, _output;
     private int _position;
 
-    /// <summary>Where (kvHead, dim, position) lives in a layer's key or value cache.</summary>
-    public int CacheIndex(int kvHead, int dim, int position) => (kvHead * headDim + dim) * maxPositions + position;
+    /// <summary>Floats in one layer's key or value cache: the positions rounded up to whole key blocks.</summary>
+    public int CacheLength => kvHeads * _blocks * BlockPositions * headDim;
 
-    /// <summary>Appends T tokens' keys or values ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
-    public void Store(ReadOnlySpan<float> source, float[] cache, int start, int tokens)
+    /// <summary>Where key (kvHead, dim, position) lives in a layer's key cache.</summary>
+    public int KeyIndex(int kvHead, int dim, int position) =>
+        ((kvHead * _blocks + position / BlockPositions) * headDim + dim) * BlockPositions + position % BlockPositions;
+
+    /// <summary>Where value (kvHead, dim, position) lives in a layer's value cache.</summary>
+    public int ValueIndex(int kvHead, int dim, int position) => (kvHead * _blocks * BlockPositions + position) * headDim + dim;
+
+    /// <summary>Appends T tokens' keys ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
+    public void StoreKeys(ReadOnlySpan<float> source, float[] cache, int start, int tokens)
     {
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
-            for (int i = 0; i < kvDim; i++) cache[CacheIndex(0, i, start + t)] = source[t * kvDim + i];
+            for (int kvHead = 0; kvHead < kvHeads; kvHead++)
+                for (int d = 0; d < headDim; d++)
+                    cache[KeyIndex(kvHead, d, start + t)] = source[t * kvDim + kvHead * headDim + d];
+    }
+
+    /// <summary>Appends T tokens' values ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
+    public void StoreValues(ReadOnlySpan<float> source, float[] cache, int start, int tokens)
+    {
+        int kvDim = kvHeads * headDim;
+        for (int t = 0; t < tokens; t++)
+            for (int kvHead = 0; kvHead < kvHeads; kvHead++)
+                source.Slice(t * kvDim + kvHead * headDim, headDim).CopyTo(cache.AsSpan(ValueIndex(kvHead, 0, start + t), headDim));
     }
 
     /// <summary>q: [T, heads*headDim] at positions start..start+T-1; the cache already holds them; output like q.</summary>
     public void Run(WorkerPool pool, float[] q, float[] keys, float[] values, float[] output, int start, int tokens)
     {
         (_q, _keys, _values, _output, _position) = (q, keys, values, output, start);
-        try { pool.Run(this, tokens * heads); }
+        try { pool.Run(this, tokens * kvHeads); }
         finally { (_q, _keys, _values, _output) = (null, null, null, null); }
     }
 
-    public void Execute(int startItem, int endItem)
+    public unsafe void Execute(int startItem, int endItem)
     {
-        var scores = _scores is { } s && s.Length >= maxPositions ? s : (_scores = new float[maxPositions]);
-        int group = heads / kvHeads, qDim = heads * headDim;
+        int padded = _blocks * BlockPositions, group = heads / kvHeads, qDim = heads * headDim;
+        var scratch = _scratch is { } s && s.Length >= group * (padded + headDim) ? s : (_scratch = new float[group * (padded + headDim)]);
         float scale = 1f / MathF.Sqrt(headDim);
-        for (int item = startItem; item < endItem; item++)
+        fixed (float* scores = scratch, keys = _keys, values = _values, queries = _q, output = _output)
         {
-            int t = item / heads, head = item % heads, kvHead = head / group;
-            int length = _position + t + 1;
-            var query = new ReadOnlySpan<float>(_q, t * qDim + head * headDim, headDim);
-            var span = scores.AsSpan(0, length);
-            span.Clear();
+            // Per head of the group: its scores (padded to whole blocks), then its scaled query.
+            float* query = scores + group * padded;
+            for (int item = startItem; item < endItem; item++)
+            {
+                int t = item / kvHeads, kvHead = item % kvHeads, firstHead = kvHead * group;
+                int length = _position + t + 1, blocks = (length + BlockPositions - 1) / BlockPositions;
+                float* headQueries = queries + t * qDim + firstHead * headDim, headOutputs = output + t * qDim + firstHead * headDim;
+                float* kvKeys = keys + KeyIndex(kvHead, 0, 0), kvValues = values + ValueIndex(kvHead, 0, 0);
+                // The 1/√d scale goes on the queries, so the scores come out scaled.
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(headQueries, group * headDim), scale, new Span<float>(query, group * headDim));
+                // Scores past the newest position (the rest of its block) are computed but never used.
+                int h = 0;
+                for (; h + 4 <= group; h += 4) ScoresOfFour(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
+                for (; h < group; h++) Scores(kvKeys, query + h * headDim, scores + h * padded, blocks);
+                for (h = 0; h < group; h++) Softmax.InPlace(new Span<float>(scores + h * padded, length));
+                for (h = 0; h + 4 <= group; h += 4) WeightedSumOfFour(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
+                for (; h < group; h++) WeightedSum(kvValues, scores + h * padded, length, headOutputs + h * headDim);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Scores"/> for four heads (queries headDim apart, scores <paramref name="stride"/> apart) in one pass
+    /// over the keys: each key line is loaded once for four multiply-adds.
+    /// </summary>
+    private unsafe void ScoresOfFour(float* keys, float* query, float* scores, int stride, int blocks)
+    {
+        for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
+        {
+            Vector256<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
             for (int d = 0; d < headDim; d++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(_keys, CacheIndex(kvHead, d, 0), length), query[d], span, span);
-            TensorPrimitives.Multiply(span, scale, span);
-            Softmax.InPlace(span);
-            var dst = _output.AsSpan(t * qDim + head * headDim, headDim);
-            for (int d = 0; d < headDim; d++)
-                dst[d] = TensorPrimitives.Dot(span, new ReadOnlySpan<float>(_values, CacheIndex(kvHead, d, 0), length));
+            {
+                var low = Vector256.Load(keys + d * BlockPositions);
+                var high = Vector256.Load(keys + d * BlockPositions + 8);
+                var q0 = Vector256.Create(query[d]);
+                var q1 = Vector256.Create(query[headDim + d]);
+                var q2 = Vector256.Create(query[2 * headDim + d]);
+                var q3 = Vector256.Create(query[3 * headDim + d]);
+                l0 = Vector256.FusedMultiplyAdd(low, q0, l0);
+                h0 = Vector256.FusedMultiplyAdd(high, q0, h0);
+                l1 = Vector256.FusedMultiplyAdd(low, q1, l1);
+                h1 = Vector256.FusedMultiplyAdd(high, q1, h1);
+                l2 = Vector256.FusedMultiplyAdd(low, q2, l2);
+                h2 = Vector256.FusedMultiplyAdd(high, q2, h2);
+                l3 = Vector256.FusedMultiplyAdd(low, q3, l3);
+                h3 = Vector256.FusedMultiplyAdd(high, q3, h3);
+            }
+            l0.Store(scores);
+            h0.Store(scores + 8);
+            l1.Store(scores + stride);
+            h1.Store(scores + stride + 8);
+            l2.Store(scores + 2 * stride);
+            h2.Store(scores + 2 * stride + 8);
+            l3.Store(scores + 3 * stride);
+            h3.Store(scores + 3 * stride + 8);
+        }
+    }
+
+    /// <summary>
+    /// scores[16b + j] = Σ_d K[b][d][j] · q[d]. Per block two 8-wide halves, each summed in two chains (even and odd
+    /// dimensions) so consecutive multiply-adds don't wait on each other.
+    /// </summary>
+    private unsafe void Scores(float* keys, float* query, float* scores, int blocks)
+    {
+        for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
+        {
+            Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
+            int d = 0;
+            for (; d + 1 < headDim; d += 2)
+            {
+                float* k = keys + d * BlockPositions;
+                var q0 = Vector256.Create(query[d]);
+                var q1 = Vector256.Create(query[d + 1]);
+                low0 = Vector256.FusedMultiplyAdd(Vector256.Load(k), q0, low0);
+                high0 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 8), q0, high0);
+                low1 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 16), q1, low1);
+                high1 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 24), q1, high1);
+            }
+            if (d < headDim)
+            {
+                var q0 = Vector256.Create(query[d]);
+                low0 = Vector256.FusedMultiplyAdd(Vector256.Load(keys + d * BlockPositions), q0, low0);
+                high0 = Vector256.FusedMultiplyAdd(Vector256.Load(keys + d * BlockPositions + 8), q0, high0);
+            }
+            (low0 + low1).Store(scores);
+            (high0 + high1).Store(scores + 8);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WeightedSum"/> for four heads (weights <paramref name="stride"/> apart, outputs headDim apart) in one
+    /// pass over the values per 16 dimensions: each value line is loaded once for four multiply-adds.
+    /// </summary>
+    private unsafe void WeightedSumOfFour(float* values, float* weights, int stride, int length, float* output)
+    {
+        int d = 0;
+        for (; d + 16 <= headDim; d += 16)
+        {
+            Vector256<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
+            float* v = values + d;
+            for (int p = 0; p < length; p++, v += headDim)
+            {
+                var low = Vector256.Load(v);
+                var high = Vector256.Load(v + 8);
+                var w0 = Vector256.Create(weights[p]);
+                var w1 = Vector256.Create(weights[stride + p]);
+                var w2 = Vector256.Create(weights[2 * stride + p]);
+                var w3 = Vector256.Create(weights[3 * stride + p]);
+                l0 = Vector256.FusedMultiplyAdd(low, w0, l0);
+                h0 = Vector256.FusedMultiplyAdd(high, w0, h0);
+                l1 = Vector256.FusedMultiplyAdd(low, w1, l1);
+                h1 = Vector256.FusedMultiplyAdd(high, w1, h1);
+                l2 = Vector256.FusedMultiplyAdd(low, w2, l2);
+                h2 = Vector256.FusedMultiplyAdd(high, w2, h2);
+                l3 = Vector256.FusedMultiplyAdd(low, w3, l3);
+                h3 = Vector256.FusedMultiplyAdd(high, w3, h3);
+            }
+            l0.Store(output + d);
+            h0.Store(output + d + 8);
+            l1.Store(output + headDim + d);
+            h1.Store(output + headDim + d + 8);
+            l2.Store(output + 2 * headDim + d);
+            h2.Store(output + 2 * headDim + d + 8);
+            l3.Store(output + 3 * headDim + d);
+            h3.Store(output + 3 * headDim + d + 8);
+        }
+        for (; d < headDim; d++)
+            for (int h = 0; h < 4; h++)
+            {
+                float sum = 0;
+                for (int p = 0; p < length; p++) sum += weights[h * stride + p] * values[(long)p * headDim + d];
+                output[h * headDim + d] = sum;
+            }
+    }
+
+    /// <summary>output[d] = Σ_{p &lt; length} weights[p] · V[p][d]: per position, a multiply-add across the dimensions.</summary>
+    private unsafe void WeightedSum(float* values, float* weights, int length, float* output)
+    {
+        int d = 0;
+        for (; d + 32 <= headDim; d += 32)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* v = values + d;
+            for (int p = 0; p < length; p++, v += headDim)
+            {
+                var w = Vector256.Create(weights[p]);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
+            }
+            a0.Store(output + d);
+            a1.Store(output + d + 8);
+            a2.Store(output + d + 16);
+            a3.Store(output + d + 24);
+        }
+        for (; d < headDim; d++)
+        {
+            float sum = 0;
+            for (int p = 0; p < length; p++) sum += weights[p] * values[(long)p * headDim + d];
+            output[d] = sum;
         }
     }
 }

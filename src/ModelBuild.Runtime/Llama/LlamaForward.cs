@@ -42,9 +42,9 @@ public sealed class LlamaForward : IDisposable
         bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
         // On a device the KV cache, activations and attention live there; the host keeps none of their buffers.
         _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, onDevice ? 0 : MaxPositions);
-        int cachePositions = onDevice ? 0 : MaxPositions;
-        _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
-        _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cachePositions * kvDim]).ToArray();
+        int cacheLength = onDevice ? 0 : _attention.CacheLength;
+        _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
+        _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
 
         int chunk = _chunkTokens = Math.Min(ChunkTokens, MaxPositions), hostChunk = onDevice ? 1 : chunk;
         _x = new float[hostChunk * h];
@@ -139,8 +139,8 @@ public sealed class LlamaForward : IDisposable
             for (int head = 0; head < nh; head++) Rope(_q.AsSpan(t * qDim + head * hd, hd), pos);
             for (int head = 0; head < nkv; head++) Rope(_k.AsSpan(t * kvDim + head * hd, hd), pos);
         }
-        _attention.Store(_k.AsSpan(0, T * kvDim), _keyCache[l], Position, T);
-        _attention.Store(_v.AsSpan(0, T * kvDim), _valueCache[l], Position, T);
+        _attention.StoreKeys(_k.AsSpan(0, T * kvDim), _keyCache[l], Position, T);
+        _attention.StoreValues(_v.AsSpan(0, T * kvDim), _valueCache[l], Position, T);
 
         _attention.Run(_matMul.Pool, _q, _keyCache[l], _valueCache[l], _attnOut.Values, Position, T);
         _attnOut.Reset(T);
@@ -153,9 +153,17 @@ public sealed class LlamaForward : IDisposable
         var gate = _mlpHidden.Values.AsSpan(0, T * f);
         var up = _up.AsSpan(0, T * f);
         _matMul.Multiply(_normed, new Product(w.Gate, gate), new Product(w.Up, up));
-        for (int i = 0; i < gate.Length; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i]; // SiLU(gate) * up
+        SwiGlu(gate, up);
         _matMul.Multiply(w.Down, _mlpHidden, _o);
         TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
+    }
+
+    /// <summary>gate ← SiLU(gate) · up = gate · σ(gate) · up, vectorized (decode runs it on one thread between products). Overwrites <paramref name="up"/>.</summary>
+    private static void SwiGlu(Span<float> gate, Span<float> up)
+    {
+        TensorPrimitives.Multiply(up, gate, up);
+        TensorPrimitives.Sigmoid(gate, gate);
+        TensorPrimitives.Multiply(gate, up, gate);
     }
 
     private void Rope(Span<float> v, int pos)

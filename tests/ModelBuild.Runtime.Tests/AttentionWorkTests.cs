@@ -1,0 +1,99 @@
+using ModelBuild.Runtime.Llama;
+using ModelBuild.Runtime.Threading;
+
+namespace ModelBuild.Runtime.Tests;
+
+/// <summary>Attention over the blocked KV cache against softmax(q·k/√d)·v written out naively.</summary>
+public class AttentionWorkTests
+{
+    private const int Heads = 4, KvHeads = 2, HeadDim = 12, MaxPositions = 45; // 45: the last block is partial
+
+    // Query heads per KV head of 2 (one at a time), 6 (four together, then two), 8 (twice four); head sizes that
+    // leave remainders after the 32- and 16-wide value loops.
+    [Theory]
+    [InlineData(4, 2, 12, 1)] // decode: one position at a time, across block boundaries
+    [InlineData(4, 2, 12, 7)] // prefill chunks that start mid-block
+    [InlineData(12, 2, 40, 1)]
+    [InlineData(12, 2, 40, 5)]
+    [InlineData(8, 1, 64, 1)]
+    [InlineData(8, 1, 64, 16)]
+    public void Matches_naive_attention_at_every_length(int heads, int kvHeads, int headDim, int tokensPerStep)
+    {
+        var rng = new Random(tokensPerStep);
+        int kvDim = kvHeads * headDim, qDim = heads * headDim;
+        var keys = RandomRows(rng, MaxPositions, kvDim);
+        var values = RandomRows(rng, MaxPositions, kvDim);
+        var queries = RandomRows(rng, MaxPositions, qDim);
+        var work = new AttentionWork(heads, kvHeads, headDim, MaxPositions);
+        // The cache starts as garbage (an earlier, broken sequence): slots past the newest position must not leak in.
+        var keyCache = new float[work.CacheLength];
+        var valueCache = new float[work.CacheLength];
+        Array.Fill(keyCache, float.NaN);
+        Array.Fill(valueCache, float.NaN);
+        using var pool = new WorkerPool(2);
+        for (int start = 0; start < MaxPositions; start += tokensPerStep)
+        {
+            int n = Math.Min(tokensPerStep, MaxPositions - start);
+            work.StoreKeys(keys.AsSpan(start * kvDim, n * kvDim), keyCache, start, n);
+            work.StoreValues(values.AsSpan(start * kvDim, n * kvDim), valueCache, start, n);
+            var q = queries.AsSpan(start * qDim, n * qDim).ToArray();
+            var output = new float[n * qDim];
+            work.Run(pool, q, keyCache, valueCache, output, start, n);
+            for (int t = 0; t < n; t++)
+            {
+                var expected = Naive(queries, keys, values, start + t, heads, kvHeads, headDim);
+                for (int i = 0; i < qDim; i++) Assert.Equal(expected[i], output[t * qDim + i], 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
+    public void Key_and_value_indices_cover_every_slot_once()
+    {
+        var work = new AttentionWork(Heads, KvHeads, HeadDim, MaxPositions);
+        foreach (var index in new Func<int, int, int, int>[] { work.KeyIndex, work.ValueIndex })
+        {
+            var seen = new bool[work.CacheLength];
+            for (int kv = 0; kv < KvHeads; kv++)
+                for (int d = 0; d < HeadDim; d++)
+                    for (int p = 0; p < 48; p++) // positions rounded up to whole blocks of 16
+                    {
+                        int i = index(kv, d, p);
+                        Assert.False(seen[i]);
+                        seen[i] = true;
+                    }
+            Assert.All(seen, Assert.True);
+        }
+        // A key block holds one dimension's 16 positions in a line; a value row holds one position's dimensions.
+        Assert.Equal(work.KeyIndex(1, 5, 16) + 15, work.KeyIndex(1, 5, 31));
+        Assert.Equal(work.ValueIndex(1, 0, 20) + HeadDim - 1, work.ValueIndex(1, HeadDim - 1, 20));
+    }
+
+    private static float[] RandomRows(Random rng, int rows, int cols) =>
+        Enumerable.Range(0, rows * cols).Select(_ => rng.NextSingle() * 4 - 2).ToArray();
+
+    private static float[] Naive(float[] queries, float[] keys, float[] values, int position, int heads, int kvHeads, int headDim)
+    {
+        int kvDim = kvHeads * headDim, qDim = heads * headDim, group = heads / kvHeads;
+        var output = new float[qDim];
+        for (int head = 0; head < heads; head++)
+        {
+            int kv = head / group;
+            var scores = new double[position + 1];
+            for (int p = 0; p <= position; p++)
+            {
+                double dot = 0;
+                for (int d = 0; d < headDim; d++) dot += queries[position * qDim + head * headDim + d] * keys[p * kvDim + kv * headDim + d];
+                scores[p] = dot / Math.Sqrt(headDim);
+            }
+            double max = scores.Max(), sum = scores.Sum(s => Math.Exp(s - max));
+            for (int d = 0; d < headDim; d++)
+            {
+                double acc = 0;
+                for (int p = 0; p <= position; p++) acc += Math.Exp(scores[p] - max) / sum * values[p * kvDim + kv * headDim + d];
+                output[head * headDim + d] = (float)acc;
+            }
+        }
+        return output;
+    }
+}
