@@ -194,37 +194,38 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                     TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales + (long)r0 * _groups, n), scaleSpan);
                     TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros + (long)r0 * _groups, n), scaleZeroSpan);
                     TensorPrimitives.Multiply(scaleZeroSpan, scaleSpan, scaleZeroSpan);
+                    // Four tokens at a time across all the tile's rows, so the tile's codes and those tokens' activations
+                    // both stay in L1. (Row by row, each row re-read the whole token tile's activations and lane scales,
+                    // 192 KB at 64 tokens × 2048 columns, from L2.)
+                    int t = t0;
+                    if (dot4 != null || sparseKernel)
+                        for (; t + 4 <= t1; t += 4)
+                            for (int i = 0; i < tileRows; i++)
+                            {
+                                int r = r0 + i;
+                                byte* q = qweight + r * _rowBytes;
+                                float* rowScales = tileScales + i * _groups;
+                                if (sparseKernel)
+                                {
+                                    Int4Sparse24Dot.Avx512Tokens4(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)t * cols, cols,
+                                        activationScales + t * activationScaleStride, activationScaleStride, four);
+                                    for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = four[k];
+                                    continue;
+                                }
+                                dot4(q, rowScales, tileScaleZeros + i * _groups, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
+                                    codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
+                                for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
+                            }
                     for (int i = 0; i < tileRows; i++)
                     {
                         int r = r0 + i;
                         byte* q = qweight + r * _rowBytes;
                         float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
-                        int t = t0;
-                        if (dot4 != null)
-                            for (; t + 4 <= t1; t += 4)
-                            {
-                                dot4(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
-                                    codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
-                                for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
-                            }
-                        if (sparseKernel)
-                        {
-                            for (; t + 4 <= t1; t += 4)
-                            {
-                                Int4Sparse24Dot.Avx512Tokens4(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)t * cols, cols,
-                                    activationScales + t * activationScaleStride, activationScaleStride, four);
-                                for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = four[k];
-                            }
-                            for (; t < t1; t++)
-                                y[(long)t * yStride + r] = Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize,
-                                    codes + (long)t * cols, activationScales + t * activationScaleStride);
-                        }
-                        for (; t < t1; t++)
-                        {
-                            float result = dot(q, rowScales, rowScaleZeros, groupSums + (t - t0) * _groups, cols, groupSize,
-                                codes + (long)t * cols, activationScales + t * activationScaleStride);
-                            y[(long)t * yStride + r] = WithOutliers(result, r, q, rowScales, values + (long)t * cols);
-                        }
+                        for (int u = t; u < t1; u++)
+                            y[(long)u * yStride + r] = sparseKernel
+                                ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
+                                : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
+                                    codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
                     }
                 }
             }
