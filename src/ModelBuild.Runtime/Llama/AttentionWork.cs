@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ModelBuild.Runtime.Kernels;
 using ModelBuild.Runtime.Threading;
@@ -104,32 +105,10 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
     {
         for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
-            Vector256<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
+            var sums = default(FourLineSums);
             for (int d = 0; d < headDim; d++)
-            {
-                var low = Vector256.Load(keys + d * BlockPositions);
-                var high = Vector256.Load(keys + d * BlockPositions + 8);
-                var q0 = Vector256.Create(query[d]);
-                var q1 = Vector256.Create(query[headDim + d]);
-                var q2 = Vector256.Create(query[2 * headDim + d]);
-                var q3 = Vector256.Create(query[3 * headDim + d]);
-                l0 = Vector256.FusedMultiplyAdd(low, q0, l0);
-                h0 = Vector256.FusedMultiplyAdd(high, q0, h0);
-                l1 = Vector256.FusedMultiplyAdd(low, q1, l1);
-                h1 = Vector256.FusedMultiplyAdd(high, q1, h1);
-                l2 = Vector256.FusedMultiplyAdd(low, q2, l2);
-                h2 = Vector256.FusedMultiplyAdd(high, q2, h2);
-                l3 = Vector256.FusedMultiplyAdd(low, q3, l3);
-                h3 = Vector256.FusedMultiplyAdd(high, q3, h3);
-            }
-            l0.Store(scores);
-            h0.Store(scores + 8);
-            l1.Store(scores + stride);
-            h1.Store(scores + stride + 8);
-            l2.Store(scores + 2 * stride);
-            h2.Store(scores + 2 * stride + 8);
-            l3.Store(scores + 3 * stride);
-            h3.Store(scores + 3 * stride + 8);
+                sums.Add(keys + d * BlockPositions, query + d, headDim);
+            sums.Store(scores, stride);
         }
     }
 
@@ -173,33 +152,11 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
         int d = 0;
         for (; d + 16 <= headDim; d += 16)
         {
-            Vector256<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
+            var sums = default(FourLineSums);
             float* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
-            {
-                var low = Vector256.Load(v);
-                var high = Vector256.Load(v + 8);
-                var w0 = Vector256.Create(weights[p]);
-                var w1 = Vector256.Create(weights[stride + p]);
-                var w2 = Vector256.Create(weights[2 * stride + p]);
-                var w3 = Vector256.Create(weights[3 * stride + p]);
-                l0 = Vector256.FusedMultiplyAdd(low, w0, l0);
-                h0 = Vector256.FusedMultiplyAdd(high, w0, h0);
-                l1 = Vector256.FusedMultiplyAdd(low, w1, l1);
-                h1 = Vector256.FusedMultiplyAdd(high, w1, h1);
-                l2 = Vector256.FusedMultiplyAdd(low, w2, l2);
-                h2 = Vector256.FusedMultiplyAdd(high, w2, h2);
-                l3 = Vector256.FusedMultiplyAdd(low, w3, l3);
-                h3 = Vector256.FusedMultiplyAdd(high, w3, h3);
-            }
-            l0.Store(output + d);
-            h0.Store(output + d + 8);
-            l1.Store(output + headDim + d);
-            h1.Store(output + headDim + d + 8);
-            l2.Store(output + 2 * headDim + d);
-            h2.Store(output + 2 * headDim + d + 8);
-            l3.Store(output + 3 * headDim + d);
-            h3.Store(output + 3 * headDim + d + 8);
+                sums.Add(v, weights + p, stride);
+            sums.Store(output + d, headDim);
         }
         for (; d < headDim; d++)
             for (int h = 0; h < 4; h++)
@@ -208,6 +165,46 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
                 for (int p = 0; p < length; p++) sum += weights[h * stride + p] * values[(long)p * headDim + d];
                 output[h * headDim + d] = sum;
             }
+    }
+
+    /// <summary>Four running sums of 16-float lines, each line scaled by its own factor: the four heads of a pass.</summary>
+    private unsafe struct FourLineSums
+    {
+        private Vector256<float> _low0, _high0, _low1, _high1, _low2, _high2, _low3, _high3;
+
+        /// <summary>Sum k += line · factors[k · stride].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(float* line, float* factors, int stride)
+        {
+            var low = Vector256.Load(line);
+            var high = Vector256.Load(line + 8);
+            var f0 = Vector256.Create(factors[0]);
+            var f1 = Vector256.Create(factors[stride]);
+            var f2 = Vector256.Create(factors[2 * stride]);
+            var f3 = Vector256.Create(factors[3 * stride]);
+            _low0 = Vector256.FusedMultiplyAdd(low, f0, _low0);
+            _high0 = Vector256.FusedMultiplyAdd(high, f0, _high0);
+            _low1 = Vector256.FusedMultiplyAdd(low, f1, _low1);
+            _high1 = Vector256.FusedMultiplyAdd(high, f1, _high1);
+            _low2 = Vector256.FusedMultiplyAdd(low, f2, _low2);
+            _high2 = Vector256.FusedMultiplyAdd(high, f2, _high2);
+            _low3 = Vector256.FusedMultiplyAdd(low, f3, _low3);
+            _high3 = Vector256.FusedMultiplyAdd(high, f3, _high3);
+        }
+
+        /// <summary>Sum k's 16 floats to <paramref name="destination"/> + k · <paramref name="stride"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(float* destination, int stride)
+        {
+            _low0.Store(destination);
+            _high0.Store(destination + 8);
+            _low1.Store(destination + stride);
+            _high1.Store(destination + stride + 8);
+            _low2.Store(destination + 2 * stride);
+            _high2.Store(destination + 2 * stride + 8);
+            _low3.Store(destination + 3 * stride);
+            _high3.Store(destination + 3 * stride + 8);
+        }
     }
 
     /// <summary>output[d] = Σ_{p &lt; length} weights[p] · V[p][d]: per position, a multiply-add across the dimensions.</summary>
