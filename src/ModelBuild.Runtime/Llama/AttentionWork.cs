@@ -88,24 +88,29 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(headQueries, group * headDim), scale, new Span<float>(query, group * headDim));
                 // Scores past the newest position (the rest of its block) are computed but never used.
                 int h = 0;
-                for (; h + 4 <= group; h += 4) ScoresOfFour(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
+                if (Vector512.IsHardwareAccelerated)
+                    for (; h + 8 <= group; h += 8) ScoresOfSeveral<EightLineSums>(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
+                for (; h + 4 <= group; h += 4) ScoresOfSeveral<FourLineSums>(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
                 for (; h < group; h++) Scores(kvKeys, query + h * headDim, scores + h * padded, blocks);
                 for (h = 0; h < group; h++) Softmax.InPlace(new Span<float>(scores + h * padded, length));
-                for (h = 0; h + 4 <= group; h += 4) WeightedSumOfFour(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
+                h = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; h + 8 <= group; h += 8) WeightedSumOfSeveral<EightLineSums>(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
+                for (; h + 4 <= group; h += 4) WeightedSumOfSeveral<FourLineSums>(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
                 for (; h < group; h++) WeightedSum(kvValues, scores + h * padded, length, headOutputs + h * headDim);
             }
         }
     }
 
     /// <summary>
-    /// <see cref="Scores"/> for four heads (queries headDim apart, scores <paramref name="stride"/> apart) in one pass
-    /// over the keys: each key line is loaded once for four multiply-adds.
+    /// <see cref="Scores"/> for <typeparamref name="TSums"/>.Heads heads (queries headDim apart, scores
+    /// <paramref name="stride"/> apart) in one pass over the keys: each key line is loaded once for all of them.
     /// </summary>
-    private unsafe void ScoresOfFour(float* keys, float* query, float* scores, int stride, int blocks)
+    private unsafe void ScoresOfSeveral<TSums>(float* keys, float* query, float* scores, int stride, int blocks) where TSums : struct, ILineSums
     {
         for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
-            var sums = default(FourLineSums);
+            var sums = default(TSums);
             for (int d = 0; d < headDim; d++)
                 sums.Add(keys + d * BlockPositions, query + d, headDim);
             sums.Store(scores, stride);
@@ -144,22 +149,22 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
     }
 
     /// <summary>
-    /// <see cref="WeightedSum"/> for four heads (weights <paramref name="stride"/> apart, outputs headDim apart) in one
-    /// pass over the values per 16 dimensions: each value line is loaded once for four multiply-adds.
+    /// <see cref="WeightedSum"/> for <typeparamref name="TSums"/>.Heads heads (weights <paramref name="stride"/> apart,
+    /// outputs headDim apart) in one pass over the values per 16 dimensions: each value line is loaded once for all.
     /// </summary>
-    private unsafe void WeightedSumOfFour(float* values, float* weights, int stride, int length, float* output)
+    private unsafe void WeightedSumOfSeveral<TSums>(float* values, float* weights, int stride, int length, float* output) where TSums : struct, ILineSums
     {
         int d = 0;
         for (; d + 16 <= headDim; d += 16)
         {
-            var sums = default(FourLineSums);
+            var sums = default(TSums);
             float* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
                 sums.Add(v, weights + p, stride);
             sums.Store(output + d, headDim);
         }
         for (; d < headDim; d++)
-            for (int h = 0; h < 4; h++)
+            for (int h = 0; h < TSums.Heads; h++)
             {
                 float sum = 0;
                 for (int p = 0; p < length; p++) sum += weights[h * stride + p] * values[(long)p * headDim + d];
@@ -167,12 +172,25 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             }
     }
 
-    /// <summary>Four running sums of 16-float lines, each line scaled by its own factor: the four heads of a pass.</summary>
-    private unsafe struct FourLineSums
+    /// <summary>Running sums of 16-float lines, one per head of a pass, each line scaled by that head's factor.</summary>
+    private unsafe interface ILineSums
     {
+        static abstract int Heads { get; }
+
+        /// <summary>Sum k += line · factors[k · stride] for every head k.</summary>
+        void Add(float* line, float* factors, int stride);
+
+        /// <summary>Sum k's 16 floats to <paramref name="destination"/> + k · <paramref name="stride"/>.</summary>
+        void Store(float* destination, int stride);
+    }
+
+    /// <summary>Four heads in two 8-wide halves each (eight 256-bit registers).</summary>
+    private unsafe struct FourLineSums : ILineSums
+    {
+        public static int Heads => 4;
+
         private Vector256<float> _low0, _high0, _low1, _high1, _low2, _high2, _low3, _high3;
 
-        /// <summary>Sum k += line · factors[k · stride].</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add(float* line, float* factors, int stride)
         {
@@ -192,7 +210,6 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             _high3 = Vector256.FusedMultiplyAdd(high, f3, _high3);
         }
 
-        /// <summary>Sum k's 16 floats to <paramref name="destination"/> + k · <paramref name="stride"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Store(float* destination, int stride)
         {
@@ -204,6 +221,41 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             _high2.Store(destination + 2 * stride + 8);
             _low3.Store(destination + 3 * stride);
             _high3.Store(destination + 3 * stride + 8);
+        }
+    }
+
+    /// <summary>Eight heads in one 16-wide register each (eight 512-bit registers), for CPUs with 512-bit vectors.</summary>
+    private unsafe struct EightLineSums : ILineSums
+    {
+        private Vector512<float> _sum0, _sum1, _sum2, _sum3, _sum4, _sum5, _sum6, _sum7;
+
+        public static int Heads => 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(float* line, float* factors, int stride)
+        {
+            var v = Vector512.Load(line);
+            _sum0 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[0]), _sum0);
+            _sum1 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[stride]), _sum1);
+            _sum2 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[2 * stride]), _sum2);
+            _sum3 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[3 * stride]), _sum3);
+            _sum4 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[4 * stride]), _sum4);
+            _sum5 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[5 * stride]), _sum5);
+            _sum6 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[6 * stride]), _sum6);
+            _sum7 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[7 * stride]), _sum7);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(float* destination, int stride)
+        {
+            _sum0.Store(destination);
+            _sum1.Store(destination + stride);
+            _sum2.Store(destination + 2 * stride);
+            _sum3.Store(destination + 3 * stride);
+            _sum4.Store(destination + 4 * stride);
+            _sum5.Store(destination + 5 * stride);
+            _sum6.Store(destination + 6 * stride);
+            _sum7.Store(destination + 7 * stride);
         }
     }
 
