@@ -8,9 +8,9 @@ namespace ModelBuild.Runtime.Llama;
 
 /// <summary>
 /// Causal grouped-query attention of T new queries over a layer's KV cache, one (token, KV head) pair per work
-/// item: the query heads that share a KV head are scored together, four at a time, so each key and value is read
-/// once per four heads rather than once per head (at depth the cache no longer fits L2, and attention was bound by
-/// those reads). Scores live in a per-thread buffer, so a decode step allocates nothing.
+/// item: the query heads that share a KV head are scored together, eight at a time with 512-bit vectors and four
+/// otherwise, so each key and value is read once per pass rather than once per head (at depth the cache no longer fits
+/// L2, and attention was bound by those reads). Scores live in a per-thread buffer, so a decode step allocates nothing.
 /// <para>
 /// Each cache is laid out for the vector operation that reads it, and so that a head's positions 0…n are one
 /// contiguous run:
