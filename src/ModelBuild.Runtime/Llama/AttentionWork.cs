@@ -28,12 +28,15 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
 
     [ThreadStatic] private static float[]? _scratch;
 
-    private readonly int _blocks = (maxPositions + BlockPositions - 1) / BlockPositions;
+    private readonly int _blocks = Blocks(maxPositions);
     private float[]? _q, _keys, _values, _output;
     private int _position;
 
     /// <summary>Floats in one layer's key or value cache: the positions rounded up to whole key blocks.</summary>
     public int CacheLength => kvHeads * _blocks * BlockPositions * headDim;
+
+    /// <summary>Key blocks holding positions 0…length-1.</summary>
+    private static int Blocks(int length) => (length + BlockPositions - 1) / BlockPositions;
 
     /// <summary>Where key (kvHead, dim, position) lives in a layer's key cache.</summary>
     public int KeyIndex(int kvHead, int dim, int position) =>
@@ -81,34 +84,48 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             for (int item = startItem; item < endItem; item++)
             {
                 int t = item / kvHeads, kvHead = item % kvHeads, firstHead = kvHead * group;
-                int length = _position + t + 1, blocks = (length + BlockPositions - 1) / BlockPositions;
+                int length = _position + t + 1;
                 float* headQueries = queries + t * qDim + firstHead * headDim, headOutputs = output + t * qDim + firstHead * headDim;
                 float* kvKeys = keys + KeyIndex(kvHead, 0, 0), kvValues = values + ValueIndex(kvHead, 0, 0);
                 // The 1/√d scale goes on the queries, so the scores come out scaled.
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(headQueries, group * headDim), scale, new Span<float>(query, group * headDim));
-                // Scores past the newest position (the rest of its block) are computed but never used.
+                // Eight or four heads per pass over the keys and values, then any left one at a time. Scores past the
+                // newest position (the rest of its block) are computed but never used.
                 int h = 0;
                 if (Vector512.IsHardwareAccelerated)
-                    for (; h + 8 <= group; h += 8) ScoresOfSeveral<EightLineSums>(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
-                for (; h + 4 <= group; h += 4) ScoresOfSeveral<FourLineSums>(kvKeys, query + h * headDim, scores + h * padded, padded, blocks);
-                for (; h < group; h++) Scores(kvKeys, query + h * headDim, scores + h * padded, blocks);
-                for (h = 0; h < group; h++) Softmax.InPlace(new Span<float>(scores + h * padded, length));
-                h = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; h + 8 <= group; h += 8) WeightedSumOfSeveral<EightLineSums>(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
-                for (; h + 4 <= group; h += 4) WeightedSumOfSeveral<FourLineSums>(kvValues, scores + h * padded, padded, length, headOutputs + h * headDim);
-                for (; h < group; h++) WeightedSum(kvValues, scores + h * padded, length, headOutputs + h * headDim);
+                    for (; h + 8 <= group; h += 8)
+                        HeadsTogether<EightLineSums>(kvKeys, kvValues, query + h * headDim, scores + h * padded, padded, length, headOutputs + h * headDim);
+                for (; h + 4 <= group; h += 4)
+                    HeadsTogether<FourLineSums>(kvKeys, kvValues, query + h * headDim, scores + h * padded, padded, length, headOutputs + h * headDim);
+                for (; h < group; h++)
+                {
+                    Scores(kvKeys, query + h * headDim, scores + h * padded, length);
+                    Softmax.InPlace(new Span<float>(scores + h * padded, length));
+                    WeightedSum(kvValues, scores + h * padded, length, headOutputs + h * headDim);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Attention of <typeparamref name="TSums"/>.Heads query heads (queries and outputs headDim apart, scores
+    /// <paramref name="stride"/> apart) over one KV head: one pass over the keys, the softmaxes, one pass over the values.
+    /// </summary>
+    private unsafe void HeadsTogether<TSums>(float* keys, float* values, float* query, float* scores, int stride, int length, float* output)
+        where TSums : struct, ILineSums
+    {
+        ScoresOfSeveral<TSums>(keys, query, scores, stride, length);
+        for (int k = 0; k < TSums.Heads; k++) Softmax.InPlace(new Span<float>(scores + k * stride, length));
+        WeightedSumOfSeveral<TSums>(values, scores, stride, length, output);
     }
 
     /// <summary>
     /// <see cref="Scores"/> for <typeparamref name="TSums"/>.Heads heads (queries headDim apart, scores
     /// <paramref name="stride"/> apart) in one pass over the keys: each key line is loaded once for all of them.
     /// </summary>
-    private unsafe void ScoresOfSeveral<TSums>(float* keys, float* query, float* scores, int stride, int blocks) where TSums : struct, ILineSums
+    private unsafe void ScoresOfSeveral<TSums>(float* keys, float* query, float* scores, int stride, int length) where TSums : struct, ILineSums
     {
-        for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
+        for (int b = 0, blocks = Blocks(length); b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
             var sums = default(TSums);
             for (int d = 0; d < headDim; d++)
@@ -121,9 +138,9 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
     /// scores[16b + j] = Σ_d K[b][d][j] · q[d]. Per block two 8-wide halves, each summed in two chains (even and odd
     /// dimensions) so consecutive multiply-adds don't wait on each other.
     /// </summary>
-    private unsafe void Scores(float* keys, float* query, float* scores, int blocks)
+    private unsafe void Scores(float* keys, float* query, float* scores, int length)
     {
-        for (int b = 0; b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
+        for (int b = 0, blocks = Blocks(length); b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
             Vector256<float> low0 = default, high0 = default, low1 = default, high1 = default;
             int d = 0;
