@@ -17,7 +17,8 @@ public static unsafe class Int2GroupDot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -25,8 +26,8 @@ public static unsafe class Int2GroupDot
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -34,7 +35,7 @@ public static unsafe class Int2GroupDot
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
@@ -61,15 +62,16 @@ public static unsafe class Int2GroupDot
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
         sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -77,7 +79,7 @@ public static unsafe class Int2GroupDot
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         }
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
@@ -96,12 +98,13 @@ public static unsafe class Int2GroupDot
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         var acc = Vector256<float>.Zero;
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         for (int c = 0; c < chunks; c++)
         {
             StreamPrefetch.Ahead(q);
             var (e0, o0, e1, o1) = Unpack(q);
-            acc = Fma.MultiplyAdd(Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[c / perGroup]), acc);
+            acc = Fma.MultiplyAdd(Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[groups.Of(c)]), acc);
             q += 32;
             x += 128;
             laneScales += 16;

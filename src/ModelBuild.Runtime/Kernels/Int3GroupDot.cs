@@ -19,7 +19,8 @@ public static unsafe class Int3GroupDot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         var selects = new Selects();
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
@@ -29,8 +30,8 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -38,7 +39,7 @@ public static unsafe class Int3GroupDot
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
@@ -48,7 +49,8 @@ public static unsafe class Int3GroupDot
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
         sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         var selects = new Selects();
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
@@ -57,8 +59,8 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -66,7 +68,7 @@ public static unsafe class Int3GroupDot
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            Int4GroupDot.Accumulate4(even, odd, scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(even, odd, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         }
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
@@ -120,7 +122,8 @@ public static unsafe class Int3GroupDot
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
     {
         var acc = Vector256<float>.Zero;
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         var four = Vector256.Create((byte)4);
         for (int c = 0; c < chunks; c++)
         {
@@ -134,7 +137,7 @@ public static unsafe class Int3GroupDot
             o0 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd0) & BitOfLane, BitOfLane) & four;
             e1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteEven1) & BitOfLane, BitOfLane) & four;
             o1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd1) & BitOfLane, BitOfLane) & four;
-            acc = Fma.MultiplyAdd(Int2GroupDot.Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[c / perGroup]), acc);
+            acc = Fma.MultiplyAdd(Int2GroupDot.Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[groups.Of(c)]), acc);
             x += 128;
             laneScales += 16;
         }

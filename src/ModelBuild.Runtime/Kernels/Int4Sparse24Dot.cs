@@ -17,7 +17,8 @@ public static unsafe class Int4Sparse24Dot
 {
     public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, float* laneScales)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -27,8 +28,8 @@ public static unsafe class Int4Sparse24Dot
             StreamPrefetch.Ahead(q + 64);
             var (codesA, positionsA) = Unpack(q);
             var (codesB, positionsB) = Unpack(q + 48);
-            accA = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros[c / perGroup], x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros[(c + 1) / perGroup], x + 128, laneScales + 16), Vector512.Create(scales[(c + 1) / perGroup]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros[groups.Of(c)], x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros[groups.Of(c + 1)], x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -36,7 +37,7 @@ public static unsafe class Int4Sparse24Dot
         if (c < chunks)
         {
             var (codes, positions) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros[c / perGroup], x, laneScales), Vector512.Create(scales[c / perGroup]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros[groups.Of(c)], x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
         }
         return Vector512.Sum(accA + accB);
     }
@@ -48,7 +49,8 @@ public static unsafe class Int4Sparse24Dot
     public static void Avx512Tokens4(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, long xStride,
         float* laneScales, long laneStride, float* results)
     {
-        int chunks = cols / 128, perGroup = groupSize / 128;
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
@@ -56,9 +58,9 @@ public static unsafe class Int4Sparse24Dot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (codes, columns) = Unpack(q);
-            Accumulate4(codes, columns, zeros[c / perGroup], scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
             (codes, columns) = Unpack(q + 48);
-            Accumulate4(codes, columns, zeros[(c + 1) / perGroup], scales[(c + 1) / perGroup], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Accumulate4(codes, columns, zeros[groups.Of(c + 1)], scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -66,7 +68,7 @@ public static unsafe class Int4Sparse24Dot
         if (c < chunks)
         {
             var (codes, columns) = Unpack(q);
-            Accumulate4(codes, columns, zeros[c / perGroup], scales[c / perGroup], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         }
         results[0] = Vector512.Sum(a0 + b0);
         results[1] = Vector512.Sum(a1 + b1);
