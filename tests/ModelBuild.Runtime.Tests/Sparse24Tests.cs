@@ -17,6 +17,7 @@ public unsafe class Sparse24Tests
     [InlineData(4, 16, 512, 256, 70)]  // groups of two chunks, more tokens than a tile
     [InlineData(3, 5, 256, 128, 2)]
     [InlineData(2, 7, 256, 256, 2)]    // 2-bit codes (dense: four per byte; 2:4: 4-bit slots)
+    [InlineData(4, 77, 256, 128, 1)]   // decode: each thread's 38-39 rows read as two interleaved streams
     public void Every_path_matches_the_same_codes_in_the_dense_layout(int bits, int rows, int cols, int group, int tokens)
     {
         using var pair = SparsePair.Create(bits, rows, cols, group, seed: rows * 7 + cols);

@@ -147,8 +147,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         int blocks = cols / ActivationBatch.BlockSize, blocksPerGroup = groupSize / ActivationBatch.BlockSize;
         int tileTokens = Math.Min(TokenTile, x.Tokens), tileGroups = RowTile * _groups;
         float* groupSums = stackalloc float[tileTokens * _groups];
-        float* tileScales = stackalloc float[tileGroups];
-        float* tileScaleZeros = stackalloc float[tileGroups];
+        float* tileScales = stackalloc float[2 * tileGroups];
+        float* tileScaleZeros = stackalloc float[2 * tileGroups];
         float* four = stackalloc float[4];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
@@ -185,15 +185,18 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         for (int b = g * blocksPerGroup; b < (g + 1) * blocksPerGroup; b++) s += blockSums[t * blocks + b];
                         groupSums[(t - t0) * _groups + g] = s;
                     }
-                for (int r0 = rowStart; r0 < rowEnd; r0 += RowTile)
+                // Decode reads each row once per token, so it is bound by memory: each thread reads the two halves of its
+                // rows in alternation, tile by tile and row by row, streaming from two places at once (int4 decode 3.7 %
+                // faster than one stream, 20 of 24 paired rounds; three streams were no faster). Prefill keeps one.
+                int secondHalf = t1 - t0 >= 4 || rowEnd - rowStart < 2 * RowTile
+                    ? rowEnd
+                    : rowStart + (rowEnd - rowStart + 2 * RowTile - 1) / (2 * RowTile) * RowTile;
+                for (int r0 = rowStart; r0 < secondHalf; r0 += RowTile)
                 {
-                    // One vectorized conversion of the tile's scales and zero points (consecutive rows are contiguous).
-                    int tileRows = Math.Min(rowEnd, r0 + RowTile) - r0, n = tileRows * _groups;
-                    var scaleSpan = new Span<float>(tileScales, n);
-                    var scaleZeroSpan = new Span<float>(tileScaleZeros, n);
-                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales + (long)r0 * _groups, n), scaleSpan);
-                    TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros + (long)r0 * _groups, n), scaleZeroSpan);
-                    TensorPrimitives.Multiply(scaleZeroSpan, scaleSpan, scaleZeroSpan);
+                    int tileRows = Math.Min(secondHalf, r0 + RowTile) - r0, pairedRow = secondHalf + (r0 - rowStart);
+                    int pairedRows = Math.Clamp(rowEnd - pairedRow, 0, RowTile);
+                    ConvertTileScales(r0, tileRows, tileScales, tileScaleZeros);
+                    ConvertTileScales(pairedRow, pairedRows, tileScales + tileGroups, tileScaleZeros + tileGroups);
                     // Four tokens at a time across all the tile's rows, so the tile's codes and those tokens' activations
                     // both stay in L1. (Row by row, each row re-read the whole token tile's activations and lane scales,
                     // 192 KB at 64 tokens × 2048 columns, from L2.)
@@ -217,19 +220,31 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                     for (int i = 0; i < tileRows; i++)
-                    {
-                        int r = r0 + i;
-                        byte* q = qweight + r * _rowBytes;
-                        float* rowScales = tileScales + i * _groups, rowScaleZeros = tileScaleZeros + i * _groups;
-                        for (int u = t; u < t1; u++)
-                            y[(long)u * yStride + r] = sparseKernel
-                                ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
-                                : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
-                                    codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
-                    }
+                        for (int half = 0; half < (i < pairedRows ? 2 : 1); half++)
+                        {
+                            int r = (half == 0 ? r0 : pairedRow) + i;
+                            byte* q = qweight + r * _rowBytes;
+                            float* rowScales = tileScales + half * tileGroups + i * _groups, rowScaleZeros = tileScaleZeros + half * tileGroups + i * _groups;
+                            for (int u = t; u < t1; u++)
+                                y[(long)u * yStride + r] = sparseKernel
+                                    ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
+                                    : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
+                                        codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
+                        }
                 }
             }
         }
+    }
+
+    /// <summary>One vectorized conversion of a tile's scales and scale·zero products (consecutive rows are contiguous).</summary>
+    private void ConvertTileScales(int firstRow, int tileRows, float* tileScales, float* tileScaleZeros)
+    {
+        int n = tileRows * _groups;
+        var scaleSpan = new Span<float>(tileScales, n);
+        var scaleZeroSpan = new Span<float>(tileScaleZeros, n);
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales + (long)firstRow * _groups, n), scaleSpan);
+        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros + (long)firstRow * _groups, n), scaleZeroSpan);
+        TensorPrimitives.Multiply(scaleZeroSpan, scaleSpan, scaleZeroSpan);
     }
 
     /// <summary>A kernel's result for row <paramref name="r"/>, corrected by the row's outliers when it has any.</summary>
