@@ -46,4 +46,39 @@ public class SynthBenchTests
         Assert.Equal(expected * tokensPerSecond / 1e9, achieved, achieved * 1e-9);
         Assert.Equal(achieved / r["memory_bandwidth_gb_per_second"]!.GetValue<double>(), share, share * 1e-9);
     }
+
+    [Fact]
+    public void Bench_versus_decodes_two_packs_in_turn_and_reports_the_ratio_round_by_round()
+    {
+        using var dir = new RepoPaths.TempDir();
+        string model = dir.File("tiny");
+        Assert.Equal(0, ProcessRunner.Cli("synth", "--preset", "tiny", "-o", model).ExitCode);
+        File.WriteAllText(dir.File("q4.yaml"), "stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        File.WriteAllText(dir.File("s24.yaml"), "stages:\n  - sparsify: { method: magnitude, pattern: \"2:4\" }\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n");
+        Assert.Equal(0, ProcessRunner.Cli("compress", model, "--spec", dir.File("q4.yaml"), "-o", dir.File("q4.mbpack")).ExitCode);
+        Assert.Equal(0, ProcessRunner.Cli("compress", model, "--spec", dir.File("s24.yaml"), "-o", dir.File("s24.mbpack")).ExitCode);
+
+        var bench = ProcessRunner.Cli("bench", dir.File("q4.mbpack"), "--versus", dir.File("s24.mbpack"), "--json", "--threads", "2", "--rounds", "4", "--decode-tokens", "8");
+        Assert.Equal(0, bench.ExitCode);
+        var r = JsonNode.Parse(bench.StdOut)!;
+        Assert.Equal(4, r["rounds"]!.GetValue<int>());
+        var first = r["first"]!["decode_tokens_per_second"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var second = r["second"]!["decode_tokens_per_second"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(4, first.Length);
+        Assert.Equal(4, second.Length);
+        Assert.All(first.Concat(second), v => Assert.True(v > 0));
+        // The ratio is taken round by round (not of the two medians), and the count of rounds the second won agrees with it.
+        var ratios = second.Zip(first, (b, a) => b / a).Order().ToArray();
+        Assert.Equal((ratios[1] + ratios[2]) / 2, r["ratio_median"]!.GetValue<double>(), 1e-12);
+        Assert.Equal(ratios.Count(x => x > 1), r["second_faster_rounds"]!.GetValue<int>());
+        // 2:4 stores half the codes plus their positions: fewer bytes per token than the dense pack.
+        Assert.True(r["second"]!["weight_bytes_per_token"]!.GetValue<long>() < r["first"]!["weight_bytes_per_token"]!.GetValue<long>());
+
+        var refused = ProcessRunner.Cli("bench", dir.File("q4.mbpack"), "--rounds", "4");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("--versus", refused.StdErr);
+        var missing = ProcessRunner.Cli("bench", dir.File("q4.mbpack"), "--versus", dir.File("absent.mbpack"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("absent", missing.StdErr);
+    }
 }

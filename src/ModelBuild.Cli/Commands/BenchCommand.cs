@@ -3,16 +3,23 @@ using ModelBuild.Runtime.Benchmarking;
 
 namespace ModelBuild.Cli.Commands;
 
-/// <summary>bench: prefill and decode tok/s, weight bytes per token, GB/s and its share of measured memory bandwidth.</summary>
+/// <summary>
+/// bench: prefill and decode tok/s, weight bytes per token, GB/s and its share of measured memory bandwidth; with
+/// --versus, the decode speed of two packs in one process, round by round.
+/// </summary>
 public static class BenchCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--decode-depth", "--repeats", "--kernels" }, new[] { "--json" });
+        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--decode-depth", "--repeats", "--kernels", "--versus", "--rounds" }, new[] { "--json" });
         int threads = cl.Int("--threads", Environment.ProcessorCount);
         if (threads < 1) throw CommandLine.Usage("--threads must be at least 1.");
-        using var model = ModelSource.Open(cl.Positional0("model directory or pack"), cl.Kernels());
+        if (cl.Has("--rounds") && !cl.Has("--versus")) throw CommandLine.Usage("--rounds goes with --versus <other model>.");
+        string path = cl.Positional0("model directory or pack");
+        var kernels = cl.Kernels();
         bool json = cl.Has("--json");
+        if (cl.Get("--versus") is { } other) return Versus(cl, path, other, kernels, threads, json);
+        using var model = ModelSource.Open(path, kernels);
         var r = DecodeBenchmark.Run(model, threads, cl.Int("--prompt-tokens", 512), cl.Int("--decode-tokens", 64), cl.Int("--repeats", 3),
             log: json ? null : Console.Error.WriteLine, decodeDepth: cl.Int("--decode-depth", 0));
         if (json)
@@ -37,6 +44,43 @@ public static class BenchCommand
             Console.WriteLine($"decode   {r.DecodeTokensPerSecond,10:F2} tok/s ({r.DecodeTokens} tokens)");
             Console.WriteLine($"weights  {r.WeightBytesPerToken / 1048576.0,10:F1} MiB read per token");
             Console.WriteLine($"achieved {r.AchievedGBps,10:F2} GB/s = {r.BandwidthShare:P1} of {r.MemoryBandwidthGBps:F1} GB/s memory read bandwidth measured in this run");
+        }
+        return 0;
+    }
+
+    private static int Versus(CommandLine cl, string path, string otherPath, Runtime.Kernels.KernelPath kernels, int threads, bool json)
+    {
+        int rounds = cl.Int("--rounds", 20), tokens = cl.Int("--decode-tokens", 32), depth = cl.Int("--decode-depth", 0);
+        if (rounds < 1) throw CommandLine.Usage("--rounds must be at least 1.");
+        if (tokens < 1) throw CommandLine.Usage("--decode-tokens must be at least 1.");
+        using var first = ModelSource.Open(path, kernels);
+        using var second = ModelSource.Open(otherPath, kernels);
+        var r = PairedDecodeBenchmark.Run(first, second, threads, tokens, rounds, depth, log: json ? null : Console.Error.WriteLine);
+        JsonObject Side(string model, long bytes, IReadOnlyList<double> rates) => new()
+        {
+            ["model"] = model,
+            ["weight_bytes_per_token"] = bytes,
+            ["decode_tokens_per_second"] = new JsonArray(rates.Select(v => (JsonNode?)v).ToArray()),
+            ["median_tokens_per_second"] = PairedDecodeBenchmark.Median(rates),
+        };
+        if (json)
+            Console.WriteLine(new JsonObject
+            {
+                ["threads"] = r.Threads,
+                ["decode_tokens"] = r.DecodeTokens,
+                ["decode_depth"] = r.DecodeDepth,
+                ["rounds"] = rounds,
+                ["first"] = Side(path, r.FirstBytesPerToken, r.FirstTokensPerSecond),
+                ["second"] = Side(otherPath, r.SecondBytesPerToken, r.SecondTokensPerSecond),
+                ["ratio_median"] = r.MedianRatio,
+                ["second_faster_rounds"] = r.SecondFasterRounds,
+            }.ToJsonString());
+        else
+        {
+            Console.WriteLine($"decode in one process, {rounds} rounds of {tokens} tokens each, {threads} threads, alternating which goes first");
+            Console.WriteLine($"  {Path.GetFileName(path)}: {r.FirstBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.FirstTokensPerSecond):F2} tok/s");
+            Console.WriteLine($"  {Path.GetFileName(otherPath)}: {r.SecondBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.SecondTokensPerSecond):F2} tok/s");
+            Console.WriteLine($"  second ÷ first, round by round: median {r.MedianRatio:F3} ({r.Ratios.Min():F3} to {r.Ratios.Max():F3}); the second faster in {r.SecondFasterRounds} of {rounds} rounds");
         }
         return 0;
     }

@@ -55,15 +55,7 @@ public static class DecodeBenchmark
             bestPrefill = Math.Min(bestPrefill, Stopwatch.GetElapsedTime(start).TotalSeconds);
             log?.Invoke($"prefill {promptTokens} tokens: {promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds:F1} tok/s");
 
-            session.Reset();
-            session.Forward(prompt.AsSpan(0, decodeDepth + 1), logits);
-            start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < decodeTokens; i++)
-            {
-                next[0] = ArgMax(logits);
-                session.Forward(next, logits);
-            }
-            double decode = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double decode = TimeDecode(session, prompt.AsSpan(0, decodeDepth + 1), decodeTokens, logits, next);
             bestDecode = Math.Min(bestDecode, decode);
             log?.Invoke($"decode {decodeTokens} tokens: {decodeTokens / decode:F2} tok/s");
             double reading = memory.Measure(pool);
@@ -81,6 +73,20 @@ public static class DecodeBenchmark
         long bytes = model.WeightBytesPerToken;
         return new Result(model.KernelPath.ToString().ToLowerInvariant(), threads, promptTokens, decodeTokens, decodeDepth,
             promptTokens / bestPrefill, decodeRate, bytes, bytes * decodeRate / 1e9, bandwidth);
+    }
+
+    /// <summary>Seconds to decode <paramref name="tokens"/> tokens greedily after a fresh prefill of <paramref name="context"/>.</summary>
+    internal static double TimeDecode(Llama.LlamaForward session, ReadOnlySpan<int> context, int tokens, float[] logits, int[] next)
+    {
+        session.Reset();
+        session.Forward(context, logits);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < tokens; i++)
+        {
+            next[0] = ArgMax(logits);
+            session.Forward(next, logits);
+        }
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     private static int ArgMax(ReadOnlySpan<float> v)
