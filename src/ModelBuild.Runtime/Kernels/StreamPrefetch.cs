@@ -16,4 +16,11 @@ internal static unsafe class StreamPrefetch
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead(void* p) => Sse.Prefetch0((byte*)p + Distance);
+
+    /// <summary>Prefetches every cache line of [start, start + length).</summary>
+    public static void Range(byte* start, long length)
+    {
+        for (long i = 0; i < length; i += 64) Sse.Prefetch0(start + i);
+        if (length > 0) Sse.Prefetch0(start + length - 1);
+    }
 }

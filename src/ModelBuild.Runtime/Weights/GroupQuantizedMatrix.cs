@@ -197,6 +197,10 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                     int pairedRows = Math.Clamp(rowEnd - pairedRow, 0, RowTile);
                     ConvertTileScales(r0, tileRows, tileScales, tileScaleZeros);
                     ConvertTileScales(pairedRow, pairedRows, tileScales + tileGroups, tileScaleZeros + tileGroups);
+                    // The hardware prefetcher does little here (decode without software prefetch runs at 0.67×), so
+                    // the next tiles' scales and zero points are fetched while this one's codes stream by.
+                    PrefetchTileScales(r0 + RowTile, secondHalf);
+                    PrefetchTileScales(pairedRow + RowTile, rowEnd);
                     // Four tokens at a time across all the tile's rows, so the tile's codes and those tokens' activations
                     // both stay in L1. (Row by row, each row re-read the whole token tile's activations and lane scales,
                     // 192 KB at 64 tokens × 2048 columns, from L2.)
@@ -234,6 +238,15 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                 }
             }
         }
+    }
+
+    /// <summary>Prefetches the scales and zero points of the tile at <paramref name="firstRow"/>, up to row <paramref name="end"/>.</summary>
+    private void PrefetchTileScales(int firstRow, int end)
+    {
+        if (firstRow >= end) return;
+        int n = Math.Min(RowTile, end - firstRow) * _groups;
+        StreamPrefetch.Range((byte*)(scales + (long)firstRow * _groups), n * 2);
+        StreamPrefetch.Range(zeros + (long)firstRow * _groups, n);
     }
 
     /// <summary>One vectorized conversion of a tile's scales and scale·zero products (consecutive rows are contiguous).</summary>
