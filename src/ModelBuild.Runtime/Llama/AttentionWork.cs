@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using ModelBuild.Runtime.Kernels;
 using ModelBuild.Runtime.Threading;
 
@@ -19,6 +20,11 @@ namespace ModelBuild.Runtime.Llama;
 /// so the weighted sum is a multiply-add over dimensions per position. (The earlier dimension-major cache,
 /// [kvHead][dim][position], put each dimension of a position in a different page; a decoded token's stores and
 /// attention's reads then missed on 512 pages per layer.)
+/// </para>
+/// <para>
+/// The hardware prefetcher does little on these hosts, and at depth the cache comes from memory (the weights streamed
+/// through the caches since the last token), so both passes prefetch: the keys one block ahead, the values eight
+/// positions ahead, whole rows in the first pass over them (decode at depth 1536: 5–10 % faster).
 /// </para>
 /// </summary>
 internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int maxPositions) : IParallelWork
@@ -129,7 +135,10 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
         {
             var sums = default(TSums);
             for (int d = 0; d < headDim; d++)
+            {
+                PrefetchNextBlock(keys + d * BlockPositions);
                 sums.Add(keys + d * BlockPositions, query + d, headDim);
+            }
             sums.Store(scores, stride);
         }
     }
@@ -147,6 +156,8 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             for (; d + 1 < headDim; d += 2)
             {
                 float* k = keys + d * BlockPositions;
+                PrefetchNextBlock(k);
+                PrefetchNextBlock(k + BlockPositions);
                 var q0 = Vector256.Create(query[d]);
                 var q1 = Vector256.Create(query[d + 1]);
                 low0 = Vector256.FusedMultiplyAdd(Vector256.Load(k), q0, low0);
@@ -177,7 +188,10 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             var sums = default(TSums);
             float* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
+            {
+                if (d == 0) PrefetchRowAhead(v);
                 sums.Add(v, weights + p, stride);
+            }
             sums.Store(output + d, headDim);
         }
         for (; d < headDim; d++)
@@ -276,6 +290,21 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
         }
     }
 
+    /// <summary>The same dimension's line in the next key block (past the last block it is only a wasted hint).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchNextBlock(float* line)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(line + headDim * BlockPositions); // a constant to the JIT: nothing elsewhere
+    }
+
+    /// <summary>Every line of the value row eight positions after <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchRowAhead(float* row)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < headDim; i += 16) Sse.Prefetch0(row + 8 * headDim + i);
+    }
+
     /// <summary>output[d] = Σ_{p &lt; length} weights[p] · V[p][d]: per position, a multiply-add across the dimensions.</summary>
     private unsafe void WeightedSum(float* values, float* weights, int length, float* output)
     {
@@ -286,6 +315,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
             float* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
             {
+                if (d == 0) PrefetchRowAhead(v);
                 var w = Vector256.Create(weights[p]);
                 a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
                 a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
