@@ -79,6 +79,7 @@ public class SynthBenchTests
         Assert.Contains("--versus", refused.StdErr);
         var missing = ProcessRunner.Cli("bench", dir.File("q4.mbpack"), "--versus", dir.File("absent.mbpack"));
         Assert.NotEqual(0, missing.ExitCode);
-        Assert.Contains("absent", missing.StdErr);
+        Assert.Contains("no pack file or model directory at", missing.StdErr);
+        Assert.Contains("absent.mbpack", missing.StdErr);
     }
 }
