@@ -74,6 +74,16 @@ public class SynthBenchTests
         // 2:4 stores half the codes plus their positions: fewer bytes per token than the dense pack.
         Assert.True(r["second"]!["weight_bytes_per_token"]!.GetValue<long>() < r["first"]!["weight_bytes_per_token"]!.GetValue<long>());
 
+        // A depth beyond the model's context is bad input (exit 1 with the numbers), not an internal error.
+        foreach (var tooDeep in new[] { new[] { "bench", dir.File("q4.mbpack"), "--decode-depth", "100000" },
+                                        new[] { "bench", dir.File("q4.mbpack"), "--versus", dir.File("s24.mbpack"), "--decode-depth", "100000" } })
+        {
+            var deep = ProcessRunner.Cli(tooDeep);
+            Assert.Equal(1, deep.ExitCode);
+            Assert.Contains("--decode-depth 100000 and --decode-tokens", deep.StdErr);
+            Assert.Contains("positions; the model has", deep.StdErr);
+        }
+
         var refused = ProcessRunner.Cli("bench", dir.File("q4.mbpack"), "--rounds", "4");
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("--versus", refused.StdErr);

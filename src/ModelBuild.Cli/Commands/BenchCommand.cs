@@ -20,8 +20,10 @@ public static class BenchCommand
         bool json = cl.Has("--json");
         if (cl.Get("--versus") is { } other) return Versus(cl, path, other, kernels, threads, json);
         using var model = ModelSource.Open(path, kernels);
-        var r = DecodeBenchmark.Run(model, threads, cl.Int("--prompt-tokens", 512), cl.Int("--decode-tokens", 64), cl.Int("--repeats", 3),
-            log: json ? null : Console.Error.WriteLine, decodeDepth: cl.Int("--decode-depth", 0));
+        int decodeTokens = cl.Int("--decode-tokens", 64), depth = cl.Int("--decode-depth", 0);
+        CheckContext(model, depth, decodeTokens);
+        var r = DecodeBenchmark.Run(model, threads, cl.Int("--prompt-tokens", 512), decodeTokens, cl.Int("--repeats", 3),
+            log: json ? null : Console.Error.WriteLine, decodeDepth: depth);
         if (json)
             Console.WriteLine(new JsonObject
             {
@@ -52,9 +54,10 @@ public static class BenchCommand
     {
         int rounds = cl.Int("--rounds", 20), tokens = cl.Int("--decode-tokens", 32), depth = cl.Int("--decode-depth", 0);
         if (rounds < 1) throw CommandLine.Usage("--rounds must be at least 1.");
-        if (tokens < 1) throw CommandLine.Usage("--decode-tokens must be at least 1.");
         using var first = ModelSource.Open(path, kernels);
         using var second = ModelSource.Open(otherPath, kernels);
+        CheckContext(first, depth, tokens);
+        CheckContext(second, depth, tokens);
         var r = PairedDecodeBenchmark.Run(first, second, threads, tokens, rounds, depth, log: json ? null : Console.Error.WriteLine);
         JsonObject Side(string model, long bytes, IReadOnlyList<double> rates) => new()
         {
@@ -77,11 +80,21 @@ public static class BenchCommand
             }.ToJsonString());
         else
         {
-            Console.WriteLine($"decode in one process, {rounds} rounds of {tokens} tokens each, {threads} threads, alternating which goes first");
+            Console.WriteLine($"decode in one process, {rounds} rounds of {tokens} tokens each{(depth > 0 ? $" after {depth}" : "")}, {threads} threads, alternating which goes first");
             Console.WriteLine($"  {Path.GetFileName(path)}: {r.FirstBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.FirstTokensPerSecond):F2} tok/s");
             Console.WriteLine($"  {Path.GetFileName(otherPath)}: {r.SecondBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.SecondTokensPerSecond):F2} tok/s");
             Console.WriteLine($"  second ÷ first, round by round: median {r.MedianRatio:F3} ({r.Ratios.Min():F3} to {r.Ratios.Max():F3}); the second faster in {r.SecondFasterRounds} of {rounds} rounds");
         }
         return 0;
+    }
+
+    /// <summary>Decode after <paramref name="depth"/> tokens must fit the model's context (and the counts must make sense).</summary>
+    private static void CheckContext(Runtime.CausalLanguageModel model, int depth, int tokens)
+    {
+        if (depth < 0) throw CommandLine.Usage("--decode-depth must be 0 or more.");
+        if (tokens < 1) throw CommandLine.Usage("--decode-tokens must be at least 1.");
+        int context = model.Config.MaxPositionEmbeddings;
+        if ((long)depth + tokens + 1 > context)
+            throw CommandLine.Usage($"--decode-depth {depth} and --decode-tokens {tokens} need {(long)depth + tokens + 1} positions; the model has {context}.");
     }
 }
