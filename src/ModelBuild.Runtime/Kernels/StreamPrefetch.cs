@@ -17,9 +17,10 @@ internal static unsafe class StreamPrefetch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead(void* p) => Sse.Prefetch0((byte*)p + Distance);
 
-    /// <summary>Prefetches every cache line of [start, start + length).</summary>
+    /// <summary>Prefetches every cache line of [start, start + length); nothing on CPUs without SSE (a JIT-time constant).</summary>
     public static void Range(byte* start, long length)
     {
+        if (!Sse.IsSupported) return;
         for (long i = 0; i < length; i += 64) Sse.Prefetch0(start + i);
         if (length > 0) Sse.Prefetch0(start + length - 1);
     }

@@ -299,11 +299,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
 
     /// <summary>Every line of the value row eight positions after <paramref name="row"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchRowAhead(float* row)
-    {
-        if (!Sse.IsSupported) return;
-        for (int i = 0; i < headDim; i += 16) Sse.Prefetch0(row + 8 * headDim + i);
-    }
+    private unsafe void PrefetchRowAhead(float* row) => StreamPrefetch.Range((byte*)(row + 8 * headDim), headDim * sizeof(float));
 
     /// <summary>output[d] = Σ_{p &lt; length} weights[p] · V[p][d]: per position, a multiply-add across the dimensions.</summary>
     private unsafe void WeightedSum(float* values, float* weights, int length, float* output)
