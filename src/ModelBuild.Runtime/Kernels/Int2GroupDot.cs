@@ -19,6 +19,7 @@ public static unsafe class Int2GroupDot
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var ones = Vector512.Create((short)1);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -26,8 +27,8 @@ public static unsafe class Int2GroupDot
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16, ones), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -35,7 +36,7 @@ public static unsafe class Int2GroupDot
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
@@ -64,14 +65,15 @@ public static unsafe class Int2GroupDot
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var ones = Vector512.Create((short)1);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ones, ref b0, ref b1, ref b2, ref b3);
             q += 64;
             x += 256;
             laneScales += 32;
@@ -79,7 +81,7 @@ public static unsafe class Int2GroupDot
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
         }
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }

@@ -21,6 +21,7 @@ public static unsafe class Int3GroupDot
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var ones = Vector512.Create((short)1);
         var selects = new Selects();
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
@@ -30,8 +31,8 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16, ones), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -39,7 +40,7 @@ public static unsafe class Int3GroupDot
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
         }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
@@ -51,6 +52,7 @@ public static unsafe class Int3GroupDot
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var ones = Vector512.Create((short)1);
         var selects = new Selects();
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
@@ -59,8 +61,8 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ones, ref b0, ref b1, ref b2, ref b3);
             q += 96;
             x += 256;
             laneScales += 32;
@@ -68,7 +70,7 @@ public static unsafe class Int3GroupDot
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            Int4GroupDot.Accumulate4(even, odd, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(even, odd, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
         }
         Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }

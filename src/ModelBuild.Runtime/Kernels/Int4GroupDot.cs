@@ -18,6 +18,8 @@ public static unsafe class Int4GroupDot
         // chain (measured 6-10 % more GB/s from DRAM than one accumulator).
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var split = new NibbleSplit();
+        var ones = Vector512.Create((short)1);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -25,39 +27,31 @@ public static unsafe class Int4GroupDot
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(q, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(q + 64, x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            var (loA, hiA) = split.Split(q);
+            var (loB, hiB) = split.Split(q + 64);
+            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(loA, hiA, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Avx512Chunk(loB, hiB, x + 128, laneScales + 16, ones), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 128;
             x += 256;
             laneScales += 32;
         }
-        if (c < chunks) accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(q, x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+        if (c < chunks)
+        {
+            var (lo, hi) = split.Split(q);
+            accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+        }
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
-    /// <summary>128 columns: 64 code bytes against 128 activations, per-lane activation scales applied.</summary>
+    /// <summary>
+    /// One chunk's codes as even- and odd-column bytes against its 128 activations in nibble order, lane scales applied.
+    /// <paramref name="ones"/> is a vector of 16-bit ones the caller makes before its loop (see <see cref="NibbleSplit"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Avx512Chunk(byte* q, sbyte* x, float* laneScales)
-    {
-        var (lo, hi) = Unpack(q);
-        return Avx512Chunk(lo, hi, x, laneScales);
-    }
-
-    /// <summary>The 64 code bytes of a chunk as low and high nibbles (even and odd columns, in nibble order).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> Lo, Vector512<byte> Hi) Unpack(byte* q)
-    {
-        var mask = Vector512.Create((byte)0x0F);
-        var w = Vector512.Load(q);
-        return (w & mask, Vector512.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask);
-    }
-
-    /// <summary>One chunk's codes as even- and odd-column bytes against its 128 activations in nibble order, lane scales applied.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales)
+    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales, Vector512<short> ones)
     {
         var pairs = Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(x + 64));
-        var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
+        var lanes = Avx512BW.MultiplyAddAdjacent(pairs, ones);
         return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
     }
 
@@ -70,24 +64,26 @@ public static unsafe class Int4GroupDot
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
+        var split = new NibbleSplit();
+        var ones = Vector512.Create((short)1);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
-            var (lo, hi) = Unpack(q);
-            Accumulate4(lo, hi, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
-            (lo, hi) = Unpack(q + 64);
-            Accumulate4(lo, hi, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            var (lo, hi) = split.Split(q);
+            Accumulate4(lo, hi, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
+            (lo, hi) = split.Split(q + 64);
+            Accumulate4(lo, hi, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ones, ref b0, ref b1, ref b2, ref b3);
             q += 128;
             x += 256;
             laneScales += 32;
         }
         if (c < chunks)
         {
-            var (lo, hi) = Unpack(q);
-            Accumulate4(lo, hi, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            var (lo, hi) = split.Split(q);
+            Accumulate4(lo, hi, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
         }
         Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
     }
@@ -105,13 +101,13 @@ public static unsafe class Int4GroupDot
     /// <summary>One chunk's unpacked codes (even and odd columns) against four tokens' activations, into four accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Accumulate4(Vector512<byte> lo, Vector512<byte> hi, float scale, sbyte* x, long xStride, float* laneScales, long laneStride,
-        ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
+        Vector512<short> ones, ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
     {
         var s = Vector512.Create(scale);
-        r0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales), s, r0);
-        r1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride), s, r1);
-        r2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride), s, r2);
-        r3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride), s, r3);
+        r0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), s, r0);
+        r1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + xStride, laneScales + laneStride, ones), s, r1);
+        r2 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 2 * xStride, laneScales + 2 * laneStride, ones), s, r2);
+        r3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride, ones), s, r3);
     }
 
     public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
