@@ -48,11 +48,65 @@ public static unsafe class Int4GroupDot
     /// <paramref name="ones"/> is a vector of 16-bit ones the caller makes before its loop (see <see cref="NibbleSplit"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales, Vector512<short> ones)
+    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, sbyte* x, float* laneScales, Vector512<short> ones) =>
+        Avx512Chunk(lo, hi, Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales), ones);
+
+    /// <summary>The same with the chunk's activations (even, odd columns) and lane scales already in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, Vector512<sbyte> xEven, Vector512<sbyte> xOdd, Vector512<float> laneScales,
+        Vector512<short> ones)
     {
-        var pairs = Avx512BW.MultiplyAddAdjacent(lo, Vector512.Load(x)) + Avx512BW.MultiplyAddAdjacent(hi, Vector512.Load(x + 64));
+        var pairs = Avx512BW.MultiplyAddAdjacent(lo, xEven) + Avx512BW.MultiplyAddAdjacent(hi, xOdd);
         var lanes = Avx512BW.MultiplyAddAdjacent(pairs, ones);
-        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
+        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), laneScales);
+    }
+
+    /// <summary>
+    /// Two rows against one token (decode, which reads two rows of a thread's range side by side): each chunk's
+    /// activations and lane scales are loaded once for both rows, and the call and its setup are shared. Per row the
+    /// arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing, accumulators and sums), so results are identical.
+    /// </summary>
+    public static void Avx512Rows2(byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1, float* groupSums,
+        int cols, int groupSize, sbyte* x, float* laneScales, float* results)
+    {
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
+        var split = new NibbleSplit();
+        var ones = Vector512.Create((short)1);
+        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q0);
+            StreamPrefetch.Ahead(q0 + 64);
+            StreamPrefetch.Ahead(q1);
+            StreamPrefetch.Ahead(q1 + 64);
+            int gA = groups.Of(c), gB = groups.Of(c + 1);
+            var (xEven, xOdd, ls) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
+            var (lo, hi) = split.Split(q0);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales0[gA]), a0);
+            (lo, hi) = split.Split(q1);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales1[gA]), a1);
+            (xEven, xOdd, ls) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
+            (lo, hi) = split.Split(q0 + 64);
+            b0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales0[gB]), b0);
+            (lo, hi) = split.Split(q1 + 64);
+            b1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales1[gB]), b1);
+            q0 += 128;
+            q1 += 128;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            int g = groups.Of(c);
+            var (lo, hi) = split.Split(q0);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales0[g]), a0);
+            (lo, hi) = split.Split(q1);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
+        }
+        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
+        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
     }
 
     /// <summary>

@@ -151,7 +151,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* groupSums = stackalloc float[tileTokens * _groups];
         float* tileScales = stackalloc float[2 * tileGroups];
         float* tileScaleZeros = stackalloc float[2 * tileGroups];
-        float* four = stackalloc float[4];
+        float* four = stackalloc float[4], two = stackalloc float[2];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
         // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
         // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
@@ -165,6 +165,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
         };
+        // Decode's two streams go through one call per row pair where a two-row kernel exists (AVX-512, 4 bits).
+        bool pairedKernel = avx512 && !sparseKernel && _container == 4;
         // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
         delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
             !avx512 || sparseKernel ? null : _container switch
@@ -226,6 +228,23 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                     for (int i = 0; i < tileRows; i++)
+                    {
+                        if (pairedKernel && i < pairedRows)
+                        {
+                            // Both streams' rows in one call: the activations are loaded once for the two.
+                            int r = r0 + i, rp = pairedRow + i;
+                            byte* q = qweight + r * _rowBytes, qp = qweight + rp * _rowBytes;
+                            float* rowScales = tileScales + i * _groups, pairedScales = rowScales + tileGroups;
+                            float* rowScaleZeros = tileScaleZeros + i * _groups, pairedScaleZeros = rowScaleZeros + tileGroups;
+                            for (int u = t; u < t1; u++)
+                            {
+                                Int4GroupDot.Avx512Rows2(q, qp, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
+                                    cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two);
+                                y[(long)u * yStride + r] = WithOutliers(two[0], r, q, rowScales, values + (long)u * cols);
+                                y[(long)u * yStride + rp] = WithOutliers(two[1], rp, qp, pairedScales, values + (long)u * cols);
+                            }
+                            continue;
+                        }
                         for (int half = 0; half < (i < pairedRows ? 2 : 1); half++)
                         {
                             int r = (half == 0 ? r0 : pairedRow) + i;
@@ -237,6 +256,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                     : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
                                         codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
                         }
+                    }
                 }
             }
         }
