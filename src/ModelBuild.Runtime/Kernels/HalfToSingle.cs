@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
-/// f16 → f32 for the short runs decode converts per row tile (scales), with <see cref="HalfDot"/>'s in-register
-/// conversion: TensorPrimitives' general one took about 3.5× as long per 256 scales here.
+/// f16 → f32 for runs of values (decode's per-tile scales, f16 rows dequantized for prefill tiles), with
+/// <see cref="HalfDot"/>'s in-register conversion: TensorPrimitives' general one took about 3.5× as long per 256
+/// scales here.
 /// </summary>
 internal static unsafe class HalfToSingle
 {

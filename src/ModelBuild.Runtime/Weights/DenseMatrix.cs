@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using ModelBuild.Runtime.Kernels;
 
 namespace ModelBuild.Runtime.Weights;
@@ -23,7 +22,9 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
         long offset = (long)row * cols;
         switch (element)
         {
-            case DenseElement.F16: TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)data + offset, cols), dst); break;
+            case DenseElement.F16:
+                fixed (float* d = dst) HalfToSingle.Convert((Half*)data + offset, d, cols);
+                break;
             case DenseElement.BF16:
                 fixed (float* d = dst) BFloat16Dot.ToSingle((ushort*)data + offset, d, cols);
                 break;
