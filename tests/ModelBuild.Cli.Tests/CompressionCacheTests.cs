@@ -78,7 +78,7 @@ public class CompressionCacheTests
         Assert.Empty(Directory.GetFiles(dir.File("cache"), "complete", SearchOption.AllDirectories));
 
         var again = ProcessRunner.CliWith(Cache(dir), "compress", RepoPaths.FixtureModel, "--spec", spec, "-o", dir.File("k.mbpack"));
-        Assert.Equal(0, again.ExitCode);
+        Assert.True(again.ExitCode == 0, $"exit code {again.ExitCode}: {again.All}"); // the output says why, should it fail again (it did once in CI with 3)
         Assert.Contains("block 6/6", again.StdOut); // compressed afresh, not taken from a half-written entry
         Assert.Equal(0, ProcessRunner.Cli("verify", dir.File("k.mbpack")).ExitCode);
     }
