@@ -41,7 +41,9 @@ public static class BenchCommand
             }.ToJsonString());
         else
         {
-            Console.WriteLine($"kernels {r.Kernels}, {r.Threads} threads");
+            // The AVX2 integer kernels use AVX-VNNI where the CPU has it (Runtime.Kernels.ByteProducts).
+            string vnni = r.Kernels == "avx2" && System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? " with AVX-VNNI" : "";
+            Console.WriteLine($"kernels {r.Kernels}{vnni}, {r.Threads} threads");
             Console.WriteLine($"prefill  {r.PrefillTokensPerSecond,10:F1} tok/s ({r.PromptTokens}-token prompt)");
             Console.WriteLine($"decode   {r.DecodeTokensPerSecond,10:F2} tok/s ({r.DecodeTokens} tokens)");
             Console.WriteLine($"weights  {r.WeightBytesPerToken / 1048576.0,10:F1} MiB read per token");

@@ -96,8 +96,18 @@ public static unsafe class Int2GroupDot
                 Vector256.ShiftRightLogical(w, 4).AsByte() & mask, Vector256.ShiftRightLogical(w, 6).AsByte() & mask);
     }
 
+    /// <summary>AVX2, with AVX-VNNI where the CPU has it (<see cref="ByteProducts"/>; identical results either way).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, AvxVnni.IsSupported);
+
+    /// <summary>The AVX2 kernel without AVX-VNNI, for comparison on CPUs that have it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float Avx2WithoutVnni(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, vnni: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, bool vnni)
     {
         var acc = Vector256<float>.Zero;
         int chunks = cols / 128;
@@ -106,7 +116,7 @@ public static unsafe class Int2GroupDot
         {
             StreamPrefetch.Ahead(q);
             var (e0, o0, e1, o1) = Unpack(q);
-            acc = Fma.MultiplyAdd(Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[groups.Of(c)]), acc);
+            acc = Fma.MultiplyAdd(Avx2Chunk(e0, o0, e1, o1, x, laneScales, vnni), Vector256.Create(scales[groups.Of(c)]), acc);
             q += 32;
             x += 128;
             laneScales += 16;
@@ -116,14 +126,11 @@ public static unsafe class Int2GroupDot
 
     /// <summary>One chunk's codes as 256-bit even/odd vectors (columns 0-63, then 64-127) against its activations in nibble order, lane scales applied.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> Avx2Chunk(Vector256<byte> e0, Vector256<byte> o0, Vector256<byte> e1, Vector256<byte> o1, sbyte* x, float* laneScales)
+    internal static Vector256<float> Avx2Chunk(Vector256<byte> e0, Vector256<byte> o0, Vector256<byte> e1, Vector256<byte> o1, sbyte* x, float* laneScales, bool vnni)
     {
-        var ones = Vector256.Create((short)1);
         // Half h covers nibble-order positions 32h… (even columns) and 64+32h… (odd), as the int4 AVX2 kernel.
-        var lanes0 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e0, Vector256.Load(x)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o0, Vector256.Load(x + 64)), ones);
-        var lanes1 = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(e1, Vector256.Load(x + 32)) + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(o1, Vector256.Load(x + 96)), ones);
+        var lanes0 = ByteProducts.CodePairs(e0, Vector256.Load(x), o0, Vector256.Load(x + 64), vnni);
+        var lanes1 = ByteProducts.CodePairs(e1, Vector256.Load(x + 32), o1, Vector256.Load(x + 96), vnni);
         return Avx.Multiply(Avx.ConvertToVector256Single(lanes0), Vector256.Load(laneScales))
              + Avx.Multiply(Avx.ConvertToVector256Single(lanes1), Vector256.Load(laneScales + 8));
     }

@@ -121,7 +121,16 @@ public static unsafe class Int3GroupDot
     private static Vector512<byte> OddSelect => Vector512.Create(
         (byte)30, 31, 32, 33, 34, 35, 36, 37, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 54, 55, 56, 57, 58, 59, 60, 61);
 
-    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    /// <summary>AVX2, with AVX-VNNI where the CPU has it (<see cref="ByteProducts"/>; identical results either way).</summary>
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, AvxVnni.IsSupported);
+
+    /// <summary>The AVX2 kernel without AVX-VNNI, for comparison on CPUs that have it.</summary>
+    internal static float Avx2WithoutVnni(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, vnni: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, bool vnni)
     {
         var acc = Vector256<float>.Zero;
         int chunks = cols / 128;
@@ -139,7 +148,7 @@ public static unsafe class Int3GroupDot
             o0 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd0) & BitOfLane, BitOfLane) & four;
             e1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteEven1) & BitOfLane, BitOfLane) & four;
             o1 |= Vector256.Equals(Avx2Shuffle(bits, PlaneByteOdd1) & BitOfLane, BitOfLane) & four;
-            acc = Fma.MultiplyAdd(Int2GroupDot.Avx2Chunk(e0, o0, e1, o1, x, laneScales), Vector256.Create(scales[groups.Of(c)]), acc);
+            acc = Fma.MultiplyAdd(Int2GroupDot.Avx2Chunk(e0, o0, e1, o1, x, laneScales, vnni), Vector256.Create(scales[groups.Of(c)]), acc);
             x += 128;
             laneScales += 16;
         }

@@ -164,10 +164,21 @@ public static unsafe class Int4GroupDot
         r3 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x + 3 * xStride, laneScales + 3 * laneStride, ones), s, r3);
     }
 
-    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    /// <summary>
+    /// AVX2, with AVX-VNNI where the CPU has it (<see cref="ByteProducts"/>): the same integer lane sums either way, so
+    /// both give identical results.
+    /// </summary>
+    public static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, AvxVnni.IsSupported);
+
+    /// <summary>The AVX2 kernel without AVX-VNNI, for comparison on CPUs that have it.</summary>
+    internal static float Avx2WithoutVnni(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales) =>
+        Avx2(q, scales, scaleZeros, groupSums, cols, groupSize, x, laneScales, vnni: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Avx2(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, bool vnni)
     {
         var mask = Vector256.Create((byte)0x0F);
-        var ones = Vector256.Create((short)1);
         var acc = Vector256<float>.Zero;
         int groups = cols / groupSize, perGroup = groupSize / 128;
         for (int g = 0; g < groups; g++)
@@ -182,9 +193,9 @@ public static unsafe class Int4GroupDot
                     var w = Vector256.Load(q + half * 32);
                     var lo = w & mask;
                     var hi = Vector256.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & mask;
-                    var pairs = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x + half * 32))
-                              + System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 64 + half * 32));
-                    var lanes = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(pairs, ones);
+                    var xEven = Vector256.Load(x + half * 32);
+                    var xOdd = Vector256.Load(x + 64 + half * 32);
+                    var lanes = ByteProducts.CodePairs(lo, xEven, hi, xOdd, vnni);
                     groupAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Load(laneScales + half * 8), groupAcc);
                 }
                 q += 64;
