@@ -181,20 +181,28 @@ public sealed class CausalLanguageModel : IDisposable
         }
     }
 
+    /// <summary>How many pieces the async stream's decode loop may run ahead of its consumer.</summary>
+    private const int StreamedPiecesAhead = 32;
+
     /// <summary>
     /// <see cref="GenerateStreaming"/> as an async stream: the decode loop runs on a pool thread and hands
-    /// pieces over as they are produced; cancelling stops it between tokens.
+    /// pieces over as they are produced, at most <see cref="StreamedPiecesAhead"/> ahead of the consumer; cancelling
+    /// stops it between tokens.
     /// </summary>
     public async IAsyncEnumerable<string> GenerateStreamingAsync(string prompt, GenerationOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var channel = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
+        // Bounded: a consumer that reads slowly holds the decode loop back instead of letting it run to MaxTokens ahead of
+        // it (with an unbounded channel a fast model could finish before the consumer saw its first piece).
+        var channel = System.Threading.Channels.Channel.CreateBounded<string>(
+            new System.Threading.Channels.BoundedChannelOptions(StreamedPiecesAhead) { SingleReader = true, SingleWriter = true });
         using var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var producer = Task.Run(() =>
         {
             try
             {
-                foreach (var piece in GenerateStreaming(prompt, options, consumerGone.Token)) channel.Writer.TryWrite(piece);
+                foreach (var piece in GenerateStreaming(prompt, options, consumerGone.Token))
+                    channel.Writer.WriteAsync(piece, consumerGone.Token).AsTask().GetAwaiter().GetResult();
                 channel.Writer.TryComplete();
             }
             catch (Exception e) { channel.Writer.TryComplete(e); }
