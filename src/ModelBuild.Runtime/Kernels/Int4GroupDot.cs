@@ -53,7 +53,7 @@ public static unsafe class Int4GroupDot
 
     /// <summary>The same with the chunk's activations (even, odd columns) and lane scales already in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, Vector512<sbyte> xEven, Vector512<sbyte> xOdd, Vector512<float> laneScales,
+    internal static Vector512<float> Avx512Chunk(Vector512<byte> lo, Vector512<byte> hi, Vector512<sbyte> xEven, Vector512<sbyte> xOdd, Vector512<float> laneScales,
         Vector512<short> ones)
     {
         var pairs = Avx512BW.MultiplyAddAdjacent(lo, xEven) + Avx512BW.MultiplyAddAdjacent(hi, xOdd);

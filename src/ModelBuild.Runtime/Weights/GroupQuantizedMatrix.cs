@@ -165,8 +165,16 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
         };
-        // Decode's two streams go through one call per row pair where a two-row kernel exists (AVX-512, 4 bits).
-        bool pairedKernel = avx512 && !sparseKernel && _container == 4;
+        // Decode's two streams go through one call per row pair where a two-row kernel exists (AVX-512, 2-4 bits).
+        delegate*<byte*, byte*, float*, float*, float*, float*, float*, int, int, sbyte*, float*, float*, void> rows2 =
+            !avx512 || sparseKernel ? null : _container switch
+            {
+                2 => &Int2GroupDot.Avx512Rows2,
+                3 => Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512Rows2 : null,
+                4 => &Int4GroupDot.Avx512Rows2,
+                _ => null,
+            };
+        bool pairedKernel = rows2 != null;
         // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
         delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
             !avx512 || sparseKernel ? null : _container switch
@@ -238,7 +246,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             float* rowScaleZeros = tileScaleZeros + i * _groups, pairedScaleZeros = rowScaleZeros + tileGroups;
                             for (int u = t; u < t1; u++)
                             {
-                                Int4GroupDot.Avx512Rows2(q, qp, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
+                                rows2(q, qp, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
                                     cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two);
                                 y[(long)u * yStride + r] = WithOutliers(two[0], r, q, rowScales, values + (long)u * cols);
                                 y[(long)u * yStride + rp] = WithOutliers(two[1], rp, qp, pairedScales, values + (long)u * cols);
