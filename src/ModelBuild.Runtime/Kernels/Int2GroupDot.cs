@@ -41,48 +41,28 @@ public static unsafe class Int2GroupDot
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
-    /// <summary>
-    /// Two rows against one token (decode's two streams, as <see cref="Int4GroupDot.Avx512Rows2"/>): each chunk pair's
-    /// activations and lane scales are loaded once for both rows. Per row the arithmetic is exactly <see cref="Avx512"/>'s.
-    /// </summary>
+    /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Rows2(byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1, float* groupSums,
-        int cols, int groupSize, sbyte* x, float* laneScales, float* results)
+        int cols, int groupSize, sbyte* x, float* laneScales, float* results) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, results);
+
+    /// <summary>2-bit codes for <see cref="PairedRows"/>: 64 bytes per chunk pair.</summary>
+    private readonly struct PairCodes : IChunkPairCodes
     {
-        int chunks = cols / 128;
-        var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
-        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
-        int c = 0;
-        for (; c + 1 < chunks; c += 2)
+        public int PairBytes => 64;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q) => Int2GroupDot.UnpackPair(q);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q)
         {
-            StreamPrefetch.Ahead(q0);
-            StreamPrefetch.Ahead(q1);
-            int gA = groups.Of(c), gB = groups.Of(c + 1);
-            var (xEvenA, xOddA, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
-            var (xEvenB, xOddB, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
-            var (evenA, oddA, evenB, oddB) = UnpackPair(q0);
-            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales0[gA]), a0);
-            b0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales0[gB]), b0);
-            (evenA, oddA, evenB, oddB) = UnpackPair(q1);
-            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales1[gA]), a1);
-            b1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales1[gB]), b1);
-            q0 += 64;
-            q1 += 64;
-            x += 256;
-            laneScales += 32;
+            var (e0, o0, e1, o1) = Unpack(q);
+            return (Vector512.Create(e0, e1), Vector512.Create(o0, o1));
         }
-        if (c < chunks)
-        {
-            int g = groups.Of(c);
-            var (e0, o0, e1, o1) = Unpack(q0);
-            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales, ones), Vector512.Create(scales0[g]), a0);
-            (e0, o0, e1, o1) = Unpack(q1);
-            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales, ones), Vector512.Create(scales1[g]), a1);
-        }
-        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
     }
+
 
     /// <summary>
     /// Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even columns

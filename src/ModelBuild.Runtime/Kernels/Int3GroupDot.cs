@@ -45,51 +45,26 @@ public static unsafe class Int3GroupDot
         return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
     }
 
-    /// <summary>
-    /// Two rows against one token (decode's two streams, as <see cref="Int4GroupDot.Avx512Rows2"/>): each chunk pair's
-    /// activations and lane scales are loaded once for both rows. Per row the arithmetic is exactly <see cref="Avx512"/>'s.
-    /// </summary>
+    /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Rows2(byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1, float* groupSums,
-        int cols, int groupSize, sbyte* x, float* laneScales, float* results)
+        int cols, int groupSize, sbyte* x, float* laneScales, float* results) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, results);
+
+    /// <summary>3-bit codes for <see cref="PairedRows"/>: 96 bytes per chunk pair, the select vectors made once per call.</summary>
+    private readonly struct PairCodes() : IChunkPairCodes
     {
-        int chunks = cols / 128;
-        var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
-        var selects = new Selects();
-        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
-        int c = 0;
-        for (; c + 1 < chunks; c += 2)
-        {
-            StreamPrefetch.Ahead(q0);
-            StreamPrefetch.Ahead(q0 + 64);
-            StreamPrefetch.Ahead(q1);
-            StreamPrefetch.Ahead(q1 + 64);
-            int gA = groups.Of(c), gB = groups.Of(c + 1);
-            var (xEvenA, xOddA, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
-            var (xEvenB, xOddB, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
-            var (evenA, oddA, evenB, oddB) = UnpackPair(q0, selects);
-            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales0[gA]), a0);
-            b0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales0[gB]), b0);
-            (evenA, oddA, evenB, oddB) = UnpackPair(q1, selects);
-            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales1[gA]), a1);
-            b1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales1[gB]), b1);
-            q0 += 96;
-            q1 += 96;
-            x += 256;
-            laneScales += 32;
-        }
-        if (c < chunks)
-        {
-            int g = groups.Of(c);
-            var (even, odd) = UnpackSingle(q0, selects);
-            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales0[g]), a0);
-            (even, odd) = UnpackSingle(q1, selects);
-            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
-        }
-        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+        private readonly Selects _selects = new();
+
+        public int PairBytes => 96;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q) => Int3GroupDot.UnpackPair(q, _selects);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q) => Int3GroupDot.UnpackSingle(q, _selects);
     }
+
 
     /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelBuild.Runtime.Kernels;
+
+/// <summary>How a code format unpacks for <see cref="PairedRows"/>: two chunks at a time, and a last single chunk.</summary>
+internal unsafe interface IChunkPairCodes
+{
+    /// <summary>Bytes of codes per pair of 128-column chunks.</summary>
+    int PairBytes { get; }
+
+    (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q);
+
+    (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q);
+}
+
+/// <summary>
+/// The two-row decode kernel of the formats that unpack a chunk pair at once (2 and 3 bits): decode's two streams in one
+/// call, each chunk pair's activations and lane scales loaded once for both rows. Per row the arithmetic is exactly the
+/// format's one-row kernel's (same chunk pairing, accumulators and sums), so results are identical. A struct type
+/// argument makes the JIT compile one copy per format with its unpacking inlined.
+/// </summary>
+internal static unsafe class PairedRows
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Avx512<TCodes>(in TCodes format, byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
+        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* results) where TCodes : struct, IChunkPairCodes
+    {
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
+        var ones = Vector512.Create((short)1);
+        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q0);
+            StreamPrefetch.Ahead(q1);
+            if (format.PairBytes > 64)
+            {
+                StreamPrefetch.Ahead(q0 + 64);
+                StreamPrefetch.Ahead(q1 + 64);
+            }
+            int gA = groups.Of(c), gB = groups.Of(c + 1);
+            var (xEvenA, xOddA, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
+            var (xEvenB, xOddB, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
+            var (evenA, oddA, evenB, oddB) = format.UnpackPair(q0);
+            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales0[gA]), a0);
+            b0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales0[gB]), b0);
+            (evenA, oddA, evenB, oddB) = format.UnpackPair(q1);
+            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, xEvenA, xOddA, lanesA, ones), Vector512.Create(scales1[gA]), a1);
+            b1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, xEvenB, xOddB, lanesB, ones), Vector512.Create(scales1[gB]), b1);
+            q0 += format.PairBytes;
+            q1 += format.PairBytes;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            int g = groups.Of(c);
+            var (even, odd) = format.UnpackSingle(q0);
+            a0 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales0[g]), a0);
+            (even, odd) = format.UnpackSingle(q1);
+            a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
+        }
+        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
+        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+    }
+}
