@@ -62,51 +62,31 @@ public static unsafe class Int4GroupDot
     }
 
     /// <summary>
-    /// Two rows against one token (decode, which reads two rows of a thread's range side by side): each chunk's
-    /// activations and lane scales are loaded once for both rows, and the call and its setup are shared. Per row the
-    /// arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing, accumulators and sums), so results are identical.
+    /// Two rows against one token (decode's two streams; see <see cref="PairedRows"/>): per row exactly <see cref="Avx512"/>'s
+    /// arithmetic. The shared kernel loads both chunks' activations before either row, and ran 1.096 (15 of 16 rounds) against
+    /// the int4-only two-row kernel it replaced (0.958 with the order reversed).
     /// </summary>
     public static void Avx512Rows2(byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1, float* groupSums,
-        int cols, int groupSize, sbyte* x, float* laneScales, float* results)
+        int cols, int groupSize, sbyte* x, float* laneScales, float* results) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, results);
+
+    /// <summary>4-bit codes for <see cref="PairedRows"/>: 64 bytes per chunk, split into even and odd columns.</summary>
+    private readonly struct PairCodes() : IChunkPairCodes
     {
-        int chunks = cols / 128;
-        var groups = new ChunkGroups(groupSize);
-        var split = new NibbleSplit();
-        var ones = Vector512.Create((short)1);
-        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
-        int c = 0;
-        for (; c + 1 < chunks; c += 2)
+        private readonly NibbleSplit _split = new();
+
+        public int PairBytes => 128;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> EvenA, Vector512<byte> OddA, Vector512<byte> EvenB, Vector512<byte> OddB) UnpackPair(byte* q)
         {
-            StreamPrefetch.Ahead(q0);
-            StreamPrefetch.Ahead(q0 + 64);
-            StreamPrefetch.Ahead(q1);
-            StreamPrefetch.Ahead(q1 + 64);
-            int gA = groups.Of(c), gB = groups.Of(c + 1);
-            var (xEven, xOdd, ls) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
-            var (lo, hi) = split.Split(q0);
-            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales0[gA]), a0);
-            (lo, hi) = split.Split(q1);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales1[gA]), a1);
-            (xEven, xOdd, ls) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
-            (lo, hi) = split.Split(q0 + 64);
-            b0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales0[gB]), b0);
-            (lo, hi) = split.Split(q1 + 64);
-            b1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, xEven, xOdd, ls, ones), Vector512.Create(scales1[gB]), b1);
-            q0 += 128;
-            q1 += 128;
-            x += 256;
-            laneScales += 32;
+            var (loA, hiA) = _split.Split(q);
+            var (loB, hiB) = _split.Split(q + 64);
+            return (loA, hiA, loB, hiB);
         }
-        if (c < chunks)
-        {
-            int g = groups.Of(c);
-            var (lo, hi) = split.Split(q0);
-            a0 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales0[g]), a0);
-            (lo, hi) = split.Split(q1);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
-        }
-        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q) => _split.Split(q);
     }
 
     /// <summary>
