@@ -197,12 +197,13 @@ public sealed class CausalLanguageModel : IDisposable
         var channel = System.Threading.Channels.Channel.CreateBounded<string>(
             new System.Threading.Channels.BoundedChannelOptions(StreamedPiecesAhead) { SingleReader = true, SingleWriter = true });
         using var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() =>
+        var producer = Task.Run(async () =>
         {
             try
             {
+                // Waiting for room does not block a pool thread; no lock is held between decode steps.
                 foreach (var piece in GenerateStreaming(prompt, options, consumerGone.Token))
-                    channel.Writer.WriteAsync(piece, consumerGone.Token).AsTask().GetAwaiter().GetResult();
+                    await channel.Writer.WriteAsync(piece, consumerGone.Token).ConfigureAwait(false);
                 channel.Writer.TryComplete();
             }
             catch (Exception e) { channel.Writer.TryComplete(e); }
