@@ -243,6 +243,7 @@ public unsafe class KernelAgreementTests
     [InlineData(4, 141, 256, 128, 0, 141, true)]  // halves of 80 + 61 rows: the second ends in a partial tile
     [InlineData(4, 200, 384, 128, 7, 78, false)]  // a thread's range that starts mid-matrix: 48 + 23 rows
     [InlineData(3, 90, 384, 128, 3, 90, true)]    // 48 + 39
+    [InlineData(3, 90, 384, 128, 3, 90, false)]   // the same without outliers: whole tiles of row pairs in one call
     [InlineData(2, 64, 128, 128, 0, 64, false)]   // 32 + 32: whole tiles only
     [InlineData(2, 70, 384, 128, 5, 70, true)]     // 2-bit, a chunk pair and a single chunk: 48 + 17
     [InlineData(8, 99, 96, 32, 1, 98, true)]      // 8-bit codes: 64 + 33

@@ -43,9 +43,9 @@ public static unsafe class Int2GroupDot
 
     /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Rows2(byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1, float* groupSums,
-        int cols, int groupSize, sbyte* x, float* laneScales, float* results) =>
-        PairedRows.Avx512(new PairCodes(), q0, q1, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, results);
+    public static void Avx512Rows2(byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
+        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, rowBytes, rows, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, y0, y1);
 
     /// <summary>2-bit codes for <see cref="PairedRows"/>: 64 bytes per chunk pair.</summary>
     private readonly struct PairCodes : IChunkPairCodes

@@ -23,9 +23,24 @@ internal unsafe interface IChunkPairCodes
 /// </summary>
 internal static unsafe class PairedRows
 {
+    /// <summary>
+    /// Rows i = 0 .. <paramref name="rows"/> − 1 of both streams (row i at q + i·rowBytes, its scales at scales + i·groups,
+    /// its result to y[i]): decode calls this once per tile, so the per-row work stays inside one loop.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Avx512<TCodes>(in TCodes format, byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
-        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* results) where TCodes : struct, IChunkPairCodes
+    public static void Avx512<TCodes>(in TCodes format, byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1,
+        float* scaleZeros0, float* scaleZeros1, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1)
+        where TCodes : struct, IChunkPairCodes
+    {
+        int groups = cols / groupSize;
+        for (int i = 0; i < rows; i++)
+            Avx512(format, q0 + i * rowBytes, q1 + i * rowBytes, scales0 + i * groups, scales1 + i * groups, scaleZeros0 + i * groups,
+                scaleZeros1 + i * groups, groupSums, cols, groupSize, x, laneScales, y0 + i, y1 + i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Avx512<TCodes>(in TCodes format, byte* q0, byte* q1, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
+        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* result0, float* result1) where TCodes : struct, IChunkPairCodes
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
@@ -63,7 +78,7 @@ internal static unsafe class PairedRows
             (even, odd) = format.UnpackSingle(q1);
             a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
         }
-        results[0] = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        results[1] = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+        *result0 = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
+        *result1 = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
     }
 }

@@ -166,7 +166,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
         };
         // Decode's two streams go through one call per row pair where a two-row kernel exists (AVX-512, 2-4 bits).
-        delegate*<byte*, byte*, float*, float*, float*, float*, float*, int, int, sbyte*, float*, float*, void> rows2 =
+        delegate*<byte*, byte*, long, int, float*, float*, float*, float*, float*, int, int, sbyte*, float*, float*, float*, void> rows2 =
             !avx512 || sparseKernel ? null : _container switch
             {
                 2 => &Int2GroupDot.Avx512Rows2,
@@ -235,7 +235,17 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                     codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
-                    for (int i = 0; i < tileRows; i++)
+                    int first = 0;
+                    if (pairedKernel && outlierRowStart == null && t + 1 == t1)
+                    {
+                        // Decode: all the tile's row pairs in one call, so the per-row work stays inside the kernel's loop.
+                        first = Math.Min(tileRows, pairedRows);
+                        float* yt = y + (long)t * yStride;
+                        rows2(qweight + r0 * _rowBytes, qweight + pairedRow * _rowBytes, _rowBytes, first, tileScales, tileScales + tileGroups,
+                            tileScaleZeros, tileScaleZeros + tileGroups, groupSums + (t - t0) * _groups, cols, groupSize, codes + (long)t * cols,
+                            activationScales + t * activationScaleStride, yt + r0, yt + pairedRow);
+                    }
+                    for (int i = first; i < tileRows; i++)
                     {
                         if (pairedKernel && i < pairedRows)
                         {
@@ -246,8 +256,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             float* rowScaleZeros = tileScaleZeros + i * _groups, pairedScaleZeros = rowScaleZeros + tileGroups;
                             for (int u = t; u < t1; u++)
                             {
-                                rows2(q, qp, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
-                                    cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two);
+                                rows2(q, qp, _rowBytes, 1, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
+                                    cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two, two + 1);
                                 y[(long)u * yStride + r] = WithOutliers(two[0], r, q, rowScales, values + (long)u * cols);
                                 y[(long)u * yStride + rp] = WithOutliers(two[1], rp, qp, pairedScales, values + (long)u * cols);
                             }
