@@ -32,6 +32,49 @@ public class WorkerPoolTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1000, 16)]
+    [InlineData(2, 31, 16)]     // too few items to split: the caller runs them all
+    [InlineData(2, 2560, 16)]
+    [InlineData(3, 1001, 16)]   // the last range ends off the granularity
+    [InlineData(4, 4096, 7)]
+    public void A_split_call_runs_every_item_exactly_once(int threads, int items, int granularity)
+    {
+        using var pool = new WorkerPool(threads);
+        for (int call = 0; call < 100; call++)
+        {
+            var work = new CountingWork(items);
+            pool.RunSplit(work, items, granularity);
+            Assert.All(work.Hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    /// <summary>Work that is slow on the calling thread, as on a vCPU that the host keeps busy.</summary>
+    private sealed class SlowCallerWork(int callerThread) : IParallelWork
+    {
+        public int CallerItems, WorkerItems;
+        public void Execute(int start, int end)
+        {
+            bool caller = Environment.CurrentManagedThreadId == callerThread;
+            var spin = System.Diagnostics.Stopwatch.StartNew();
+            // 2 µs per item on the caller, 1 µs on the worker: the caller is half as fast.
+            while (spin.Elapsed.TotalMicroseconds < (end - start) * (caller ? 2.0 : 1.0)) { }
+            if (caller) CallerItems = end - start;
+            else WorkerItems = end - start;
+        }
+    }
+
+    [Fact]
+    public void A_split_call_gives_a_slower_thread_a_smaller_range()
+    {
+        using var pool = new WorkerPool(2);
+        var work = new SlowCallerWork(Environment.CurrentManagedThreadId);
+        for (int call = 0; call < 60; call++) pool.RunSplit(work, 1024, 16);
+        // Converged near a third for the caller; an even split would give it half.
+        Assert.InRange(work.CallerItems, 256, 448);
+        Assert.Equal(1024, work.CallerItems + work.WorkerItems);
+    }
+
     [Fact]
     public void Work_is_shared_between_threads()
     {
@@ -57,6 +100,11 @@ public class WorkerPoolTests
         Assert.Equal("item 500", e.Message);
         var work = new CountingWork(100);
         pool.Run(work, 100);
+        Assert.All(work.Hits, h => Assert.Equal(1, h));
+        e = Assert.Throws<InvalidOperationException>(() => pool.RunSplit(new FailingWork(), 1000, 16));
+        Assert.Equal("item 500", e.Message);
+        work = new CountingWork(1000);
+        pool.RunSplit(work, 1000, 16);
         Assert.All(work.Hits, h => Assert.Equal(1, h));
     }
 

@@ -9,7 +9,15 @@ public sealed class WorkerPool : IDisposable
 {
     private const int SpinIterations = 20_000;
 
+    // A split dispatch's shares move this far toward the speeds just measured: about ten dispatches (a tenth of a
+    // decoded token) to follow a lasting change, while one noisy dispatch moves them little.
+    private const double ShareStep = 0.1;
+
     private readonly Thread[] _workers;
+    private readonly double[] _shares;
+    private readonly int[] _bounds;
+    private readonly long[] _ticks;
+    private bool _split;
     private readonly object _gate = new();
     private readonly object _callers = new();
     private IParallelWork? _work;
@@ -24,9 +32,13 @@ public sealed class WorkerPool : IDisposable
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "a pool needs at least one thread.");
         Threads = threads;
         _workers = new Thread[threads - 1];
+        _shares = Enumerable.Repeat(1.0 / threads, threads).ToArray();
+        _bounds = new int[threads + 1];
+        _ticks = new long[threads];
         for (int i = 0; i < _workers.Length; i++)
         {
-            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"ModelBuild worker {i + 1}" };
+            int index = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"ModelBuild worker {index}" };
             _workers[i].Start();
         }
     }
@@ -51,27 +63,108 @@ public sealed class WorkerPool : IDisposable
             return;
         }
         // Sessions on different threads share the pool by taking turns: one dispatch at a time.
-        lock (_callers) RunOnWorkers(work, count, chunk);
+        lock (_callers) RunOnWorkers(work, count, chunk, split: false);
     }
 
-    private void RunOnWorkers(IParallelWork work, int count, int chunk)
+    /// <summary>
+    /// Runs items [0, count) as one contiguous range per thread, sized by how fast each thread got through its range in
+    /// earlier split calls, and returns when all are done. For streaming work (decode's products), where a thread's
+    /// range must stay one run but the threads do not always run at the same speed: on a VM one vCPU can stay slower
+    /// for seconds, and an even split then leaves the other waiting at every dispatch. Ranges are multiples of
+    /// <paramref name="granularity"/> items (the last one excepted).
+    /// </summary>
+    public void RunSplit(IParallelWork work, int count, int granularity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (count <= 0) return;
+        if (_workers.Length == 0 || count < 2 * granularity)
+        {
+            work.Execute(0, count);
+            return;
+        }
+        lock (_callers)
+        {
+            SetBounds(count, granularity);
+            RunOnWorkers(work, count, 0, split: true);
+            UpdateShares();
+        }
+    }
+
+    /// <summary>Thread i's range is [bounds[i], bounds[i+1]): its share of the items, rounded to whole granules.</summary>
+    private void SetBounds(int count, int granularity)
+    {
+        double sum = 0;
+        _bounds[0] = 0;
+        for (int i = 1; i < Threads; i++)
+        {
+            sum += _shares[i - 1];
+            _bounds[i] = Math.Clamp((int)Math.Round(sum * count / granularity) * granularity, _bounds[i - 1], count);
+        }
+        _bounds[Threads] = count;
+    }
+
+    /// <summary>Moves each thread's share toward its measured share of the speed (items per tick) in this call.</summary>
+    private void UpdateShares()
+    {
+        Span<double> speeds = stackalloc double[Threads];
+        double total = 0;
+        for (int i = 0; i < Threads; i++)
+        {
+            int items = _bounds[i + 1] - _bounds[i];
+            if (items == 0 || _ticks[i] <= 0) return; // a thread without work measured nothing
+            speeds[i] = (double)items / _ticks[i];
+            total += speeds[i];
+        }
+        double shareSum = 0;
+        for (int i = 0; i < Threads; i++)
+        {
+            // Bounded, so no thread's range ever shrinks to nothing and stops being measured.
+            _shares[i] = Math.Clamp((1 - ShareStep) * _shares[i] + ShareStep * speeds[i] / total, 0.25 / Threads, 1.75 / Threads);
+            shareSum += _shares[i];
+        }
+        for (int i = 0; i < Threads; i++) _shares[i] /= shareSum;
+    }
+
+    private void RunOnWorkers(IParallelWork work, int count, int chunk, bool split)
     {
         lock (_gate)
         {
             _work = work;
             _count = count;
             _chunk = chunk;
+            _split = split;
             _next = 0;
             _failure = null;
             _pending = _workers.Length;
             _generation++;
             Monitor.PulseAll(_gate);
         }
-        RunChunks();
+        RunPart(0);
         var spin = new SpinWait();
         while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
         _work = null;
         if (_failure is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+    }
+
+    private void RunPart(int index)
+    {
+        if (_split) RunShare(index);
+        else RunChunks();
+    }
+
+    private void RunShare(int index)
+    {
+        int start = _bounds[index], end = _bounds[index + 1];
+        long begin = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            if (start < end) _work!.Execute(start, end);
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _failure, e, null);
+        }
+        _ticks[index] = System.Diagnostics.Stopwatch.GetTimestamp() - begin;
     }
 
     private void RunChunks()
@@ -93,7 +186,7 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    private void WorkerLoop()
+    private void WorkerLoop(int index)
     {
         int seen = 0;
         while (true)
@@ -108,7 +201,7 @@ public sealed class WorkerPool : IDisposable
             }
             if (_disposed) return;
             seen = Volatile.Read(ref _generation);
-            RunChunks();
+            RunPart(index);
             Interlocked.Decrement(ref _pending);
         }
     }
