@@ -62,6 +62,28 @@ public unsafe class Sparse24Tests
         }
     }
 
+    [Theory]
+    [InlineData(141, 384, 128, 0, 141)]  // halves of 80 + 61 rows: the second ends in a partial tile; a chunk pair and a single chunk
+    [InlineData(200, 256, 256, 7, 78)]   // a thread's range that starts mid-matrix: 48 + 23 rows, groups of two chunks
+    public void Decode_in_two_streams_gives_each_row_what_it_gives_alone(int rows, int cols, int group, int rowStart, int rowEnd)
+    {
+        if (!KernelPaths.HasSparse24Kernels(KernelPath.Avx512)) return;
+        using var pair = SparsePair.Create(4, rows, cols, group, seed: rows + rowStart);
+        var batch = Batch(KernelAgreementTests.RandomValues(cols, seed: rows), 1, cols);
+        var together = new float[rows];
+        var alone = new float[rows];
+        Array.Fill(together, float.NaN);
+        fixed (float* y = together, single = alone)
+        {
+            // 32 rows or more go through the two-row kernel a tile at a time; a single row through the one-row kernel.
+            pair.Sparse.MultiplyRows(batch, y, rows, rowStart, rowEnd, KernelPath.Avx512);
+            for (int r = rowStart; r < rowEnd; r++) pair.Sparse.MultiplyRows(batch, single, rows, r, r + 1, KernelPath.Avx512);
+        }
+        for (int r = 0; r < rows; r++)
+            if (r >= rowStart && r < rowEnd) Assert.Equal(alone[r], together[r]);
+            else Assert.True(float.IsNaN(together[r]), $"row {r} is outside [{rowStart}, {rowEnd}) but was written");
+    }
+
     [Fact]
     public void The_device_path_runs_a_sparse_matrix_as_its_dense_expansion()
     {

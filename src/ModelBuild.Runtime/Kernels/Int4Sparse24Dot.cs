@@ -43,6 +43,62 @@ public static unsafe class Int4Sparse24Dot
     }
 
     /// <summary>
+    /// Decode's two streams, a tile at a time: rows i = 0 .. <paramref name="rows"/> − 1 at q0 and q1 + i·rowBytes (scales at
+    /// + i·groups, results to y[i]), each chunk pair's activations and lane scales loaded once for both rows. Per row the
+    /// arithmetic is exactly <see cref="Avx512"/>'s, so results are identical.
+    /// </summary>
+    public static void Avx512Rows2(byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1, byte* zeros0, byte* zeros1,
+        int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1)
+    {
+        int groups = cols / groupSize;
+        for (int i = 0; i < rows; i++)
+            Rows2(q0 + i * rowBytes, q1 + i * rowBytes, scales0 + i * groups, scales1 + i * groups, zeros0 + i * groups, zeros1 + i * groups,
+                cols, groupSize, x, laneScales, y0 + i, y1 + i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows2(byte* q0, byte* q1, float* scales0, float* scales1, byte* zeros0, byte* zeros1, int cols, int groupSize,
+        sbyte* x, float* laneScales, float* result0, float* result1)
+    {
+        int chunks = cols / 128;
+        var groups = new ChunkGroups(groupSize);
+        Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
+        int c = 0;
+        for (; c + 1 < chunks; c += 2)
+        {
+            StreamPrefetch.Ahead(q0);
+            StreamPrefetch.Ahead(q1);
+            StreamPrefetch.Ahead(q0 + 64);
+            StreamPrefetch.Ahead(q1 + 64);
+            int gA = groups.Of(c), gB = groups.Of(c + 1);
+            var (xA, xA2, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
+            var (xB, xB2, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
+            var (codesA, positionsA) = Unpack(q0);
+            var (codesB, positionsB) = Unpack(q0 + 48);
+            a0 = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros0[gA], xA, xA2, lanesA), Vector512.Create(scales0[gA]), a0);
+            b0 = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros0[gB], xB, xB2, lanesB), Vector512.Create(scales0[gB]), b0);
+            (codesA, positionsA) = Unpack(q1);
+            (codesB, positionsB) = Unpack(q1 + 48);
+            a1 = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros1[gA], xA, xA2, lanesA), Vector512.Create(scales1[gA]), a1);
+            b1 = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros1[gB], xB, xB2, lanesB), Vector512.Create(scales1[gB]), b1);
+            q0 += 96;
+            q1 += 96;
+            x += 256;
+            laneScales += 32;
+        }
+        if (c < chunks)
+        {
+            int g = groups.Of(c);
+            var (codes, positions) = Unpack(q0);
+            a0 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros0[g], x, laneScales), Vector512.Create(scales0[g]), a0);
+            (codes, positions) = Unpack(q1);
+            a1 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros1[g], x, laneScales), Vector512.Create(scales1[g]), a1);
+        }
+        *result0 = Vector512.Sum(a0 + b0);
+        *result1 = Vector512.Sum(a1 + b1);
+    }
+
+    /// <summary>
     /// Four tokens against one row (prefill): each chunk's codes and columns are unpacked once for all four. Per token
     /// the arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing and accumulators), so results are identical.
     /// </summary>
@@ -102,17 +158,22 @@ public static unsafe class Int4Sparse24Dot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, sbyte* x, float* laneScales)
+    private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, sbyte* x, float* laneScales) =>
+        Chunk(codes, columns, zero, Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
+
+    /// <summary>The same with the chunk's activations (both halves, half-block order) and lane scales already in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, Vector512<sbyte> x, Vector512<sbyte> x2,
+        Vector512<float> laneScales)
     {
         // Output lane l (kept codes 16l..16l+15) draws from columns 32l..32l+31: the first 16 sit in lane l of the first
         // register, the second 16 in lane l of the second; vpshufb reads the low 4 bits of each column number.
-        var gathered = Vector512.ConditionalSelect(SecondHalves, Avx512BW.Shuffle(Vector512.Load(x + 64), columns.AsSByte()),
-            Avx512BW.Shuffle(Vector512.Load(x), columns.AsSByte()));
+        var gathered = Vector512.ConditionalSelect(SecondHalves, Avx512BW.Shuffle(x2, columns.AsSByte()), Avx512BW.Shuffle(x, columns.AsSByte()));
         // Both products fit 16 bits (15 · 127 · 2), and so does their difference.
         var pairs = Avx512BW.MultiplyAddAdjacent(codes, gathered) - Avx512BW.MultiplyAddAdjacent(Vector512.Create(zero), gathered);
         var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
         // Lane j sums kept codes 4j..4j+3, columns 8j..8j+7: the same activation block as the int4 kernels' lane j.
-        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), Vector512.Load(laneScales));
+        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), laneScales);
     }
 
     /// <summary>

@@ -236,7 +236,16 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                     int first = 0;
-                    if (pairedKernel && outlierRowStart == null && t + 1 == t1)
+                    if (sparseKernel && t + 1 == t1)
+                    {
+                        // Decode of a 2:4 matrix: the same, with its two-row kernel (it has no outliers).
+                        first = Math.Min(tileRows, pairedRows);
+                        float* yt = y + (long)t * yStride;
+                        Int4Sparse24Dot.Avx512Rows2(qweight + r0 * _rowBytes, qweight + pairedRow * _rowBytes, _rowBytes, first, tileScales,
+                            tileScales + tileGroups, zeros + (long)r0 * _groups, zeros + (long)pairedRow * _groups, cols, groupSize,
+                            codes + (long)t * cols, activationScales + t * activationScaleStride, yt + r0, yt + pairedRow);
+                    }
+                    else if (pairedKernel && outlierRowStart == null && t + 1 == t1)
                     {
                         // Decode: all the tile's row pairs in one call, so the per-row work stays inside the kernel's loop.
                         first = Math.Min(tileRows, pairedRows);
