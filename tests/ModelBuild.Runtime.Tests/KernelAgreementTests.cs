@@ -247,6 +247,7 @@ public unsafe class KernelAgreementTests
     [InlineData(2, 64, 128, 128, 0, 64, false)]   // 32 + 32: whole tiles only
     [InlineData(2, 70, 384, 128, 5, 70, true)]     // 2-bit, a chunk pair and a single chunk: 48 + 17
     [InlineData(8, 99, 96, 32, 1, 98, true)]      // 8-bit codes: 64 + 33
+    [InlineData(8, 99, 96, 32, 1, 98, false)]     // the same without outliers: whole tiles of row pairs in one call
     public void Decode_in_two_streams_gives_each_row_what_it_gives_alone(int bits, int rows, int cols, int group, int rowStart, int rowEnd, bool outliers)
     {
         using var m = RandomQuantized.Create(bits, rows, cols, group, outliers, seed: rows * 7 + rowStart);

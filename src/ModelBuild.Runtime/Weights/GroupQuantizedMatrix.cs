@@ -165,14 +165,14 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
         };
-        // Decode's two streams go through one call per row pair where a two-row kernel exists (AVX-512, 2-4 bits).
+        // Decode's two streams go through one call per row pair, or per tile of them, on AVX-512.
         delegate*<byte*, byte*, long, int, float*, float*, float*, float*, float*, int, int, sbyte*, float*, float*, float*, void> rows2 =
             !avx512 || sparseKernel ? null : _container switch
             {
                 2 => &Int2GroupDot.Avx512Rows2,
                 3 => Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512Rows2 : null,
                 4 => &Int4GroupDot.Avx512Rows2,
-                _ => null,
+                _ => &Int8GroupDot.Avx512Rows2,
             };
         bool pairedKernel = rows2 != null;
         // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
