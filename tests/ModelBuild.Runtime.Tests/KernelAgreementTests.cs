@@ -210,6 +210,31 @@ public unsafe class KernelAgreementTests
         }
     }
 
+    [Theory]
+    [InlineData(DenseElement.F16, 71, 1031, 3, 70)]  // 67 rows: two streams of 33 and a last row alone; an odd tail of columns
+    [InlineData(DenseElement.BF16, 64, 256, 0, 64)]
+    public void Sixteen_bit_decode_in_two_streams_gives_each_row_what_it_gives_alone(DenseElement element, int rows, int cols, int rowStart, int rowEnd)
+    {
+        var (w, _) = SixteenBitRows(element, rows * cols, 5);
+        var batch = Batch(RandomValues(cols, 6), 1, cols);
+        var together = new float[rows];
+        var alone = new float[rows];
+        Array.Fill(together, float.NaN);
+        fixed (ushort* wp = w)
+        fixed (float* y = together, single = alone)
+        {
+            var m = new DenseMatrix((byte*)wp, rows, cols, element);
+            foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+            {
+                m.MultiplyRows(batch, y, rows, rowStart, rowEnd, path);
+                for (int r = rowStart; r < rowEnd; r++) m.MultiplyRows(batch, single, rows, r, r + 1, path);
+                for (int r = 0; r < rows; r++)
+                    if (r >= rowStart && r < rowEnd) Assert.Equal(alone[r], together[r]);
+                    else Assert.True(float.IsNaN(together[r]), $"{path}: row {r} is outside [{rowStart}, {rowEnd}) but was written");
+            }
+        }
+    }
+
     [Fact]
     public void Asking_for_a_path_the_cpu_lacks_is_an_error_not_a_fallback()
     {

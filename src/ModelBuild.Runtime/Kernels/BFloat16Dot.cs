@@ -16,6 +16,10 @@ public static unsafe class BFloat16Dot
 
     public static float Avx2(ushort* w, float* x, int n) => SixteenBitDot.Avx2<Format>(w, x, n);
 
+    /// <summary>Two rows at a time over a run of row pairs (decode's two streams; see <see cref="SixteenBitDot"/>).</summary>
+    public static void Avx512Rows2(ushort* w0, ushort* w1, int rows, float* x, int n, float* y0, float* y1) =>
+        SixteenBitDot.Avx512Rows2<Format>(w0, w1, rows, x, n, y0, y1);
+
     /// <summary>A row to float32 (prefill, the scalar path, device uploads); vectorized where the CPU allows.</summary>
     public static void ToSingle(ushort* src, float* dst, int n)
     {

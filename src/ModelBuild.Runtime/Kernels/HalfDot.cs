@@ -19,6 +19,10 @@ public static unsafe class HalfDot
 
     public static float Avx2(ushort* w, float* x, int n) => SixteenBitDot.Avx2<Format>(w, x, n);
 
+    /// <summary>Two rows at a time over a run of row pairs (decode's two streams; see <see cref="SixteenBitDot"/>).</summary>
+    public static void Avx512Rows2(ushort* w0, ushort* w1, int rows, float* x, int n, float* y0, float* y1) =>
+        SixteenBitDot.Avx512Rows2<Format>(w0, w1, rows, x, n, y0, y1);
+
     private readonly struct Format : ISixteenBitFloat
     {
         public static float ToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);

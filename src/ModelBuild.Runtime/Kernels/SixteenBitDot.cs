@@ -34,6 +34,38 @@ internal static unsafe class SixteenBitDot
         return sum;
     }
 
+    /// <summary>
+    /// Decode's two streams: rows i = 0 .. <paramref name="rows"/> − 1 at w0 and w1 + i·n, results to y[i], each
+    /// 32-column step's activations loaded once for both rows. Per row exactly <see cref="Avx512{TFormat}"/>'s arithmetic.
+    /// </summary>
+    public static void Avx512Rows2<TFormat>(ushort* w0, ushort* w1, int rows, float* x, int n, float* y0, float* y1)
+        where TFormat : struct, ISixteenBitFloat
+    {
+        for (int r = 0; r < rows; r++, w0 += n, w1 += n)
+        {
+            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default;
+            int i = 0;
+            for (; i + 32 <= n; i += 32)
+            {
+                StreamPrefetch.Ahead(w0 + i);
+                StreamPrefetch.Ahead(w1 + i);
+                var (xa, xb) = (Vector512.Load(x + i), Vector512.Load(x + i + 16));
+                a0 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w0 + i)), xa, a0);
+                b0 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w0 + i + 16)), xb, b0);
+                a1 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w1 + i)), xa, a1);
+                b1 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w1 + i + 16)), xb, b1);
+            }
+            float sum0 = Vector512.Sum(a0 + b0), sum1 = Vector512.Sum(a1 + b1);
+            for (; i < n; i++)
+            {
+                sum0 += TFormat.ToSingle(w0[i]) * x[i];
+                sum1 += TFormat.ToSingle(w1[i]) * x[i];
+            }
+            y0[r] = sum0;
+            y1[r] = sum1;
+        }
+    }
+
     public static float Avx2<TFormat>(ushort* w, float* x, int n) where TFormat : struct, ISixteenBitFloat
     {
         var acc0 = Vector256<float>.Zero;

@@ -44,7 +44,20 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
                 ? avx512 ? &BFloat16Dot.Avx512 : &BFloat16Dot.Avx2
                 : avx512 ? &HalfDot.Avx512 : &HalfDot.Avx2;
             fixed (float* xp = x.Values)
-                for (int r = rowStart; r < rowEnd; r++) y[r] = dot((ushort*)data + (long)r * cols, xp, cols);
+            {
+                int r = rowStart;
+                if (avx512 && rowEnd - rowStart >= 32)
+                {
+                    // The two halves of the range as two streams, a row of each per step (as the integer kernels do).
+                    int half = (rowEnd - rowStart) / 2;
+                    ushort* w = (ushort*)data;
+                    if (element == DenseElement.BF16)
+                        BFloat16Dot.Avx512Rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
+                    else HalfDot.Avx512Rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
+                    r += 2 * half;
+                }
+                for (; r < rowEnd; r++) y[r] = dot((ushort*)data + (long)r * cols, xp, cols);
+            }
             return;
         }
         // Prefill and the scalar path: rows converted to float once, then register tiles of rows × tokens (RowByRow).
