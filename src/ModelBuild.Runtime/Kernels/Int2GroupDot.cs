@@ -63,7 +63,6 @@ public static unsafe class Int2GroupDot
         }
     }
 
-
     /// <summary>
     /// Two chunks in one 64-byte load: shift and mask the whole register, then gather each chunk's even columns
     /// (bits 0-1 of its bytes, then bits 4-5) and odd ones (2-3, then 6-7) with 128-bit lane shuffles.

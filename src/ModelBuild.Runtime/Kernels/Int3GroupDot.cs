@@ -65,7 +65,6 @@ public static unsafe class Int3GroupDot
         public (Vector512<byte> Even, Vector512<byte> Odd) UnpackSingle(byte* q) => Int3GroupDot.UnpackSingle(q, _selects);
     }
 
-
     /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,

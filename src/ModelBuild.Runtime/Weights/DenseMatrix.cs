@@ -43,20 +43,20 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
             delegate*<ushort*, float*, int, float> dot = element == DenseElement.BF16
                 ? avx512 ? &BFloat16Dot.Avx512 : &BFloat16Dot.Avx2
                 : avx512 ? &HalfDot.Avx512 : &HalfDot.Avx2;
+            // On AVX-512 the two halves of the range go as two streams, a row of each per step (as the integer kernels do).
+            delegate*<ushort*, ushort*, int, float*, int, float*, float*, void> rows2 = !avx512 ? null
+                : element == DenseElement.BF16 ? &BFloat16Dot.Avx512Rows2 : &HalfDot.Avx512Rows2;
+            ushort* w = (ushort*)data;
             fixed (float* xp = x.Values)
             {
                 int r = rowStart;
-                if (avx512 && rowEnd - rowStart >= 32)
+                if (rows2 != null && rowEnd - rowStart >= 32)
                 {
-                    // The two halves of the range as two streams, a row of each per step (as the integer kernels do).
                     int half = (rowEnd - rowStart) / 2;
-                    ushort* w = (ushort*)data;
-                    if (element == DenseElement.BF16)
-                        BFloat16Dot.Avx512Rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
-                    else HalfDot.Avx512Rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
+                    rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
                     r += 2 * half;
                 }
-                for (; r < rowEnd; r++) y[r] = dot((ushort*)data + (long)r * cols, xp, cols);
+                for (; r < rowEnd; r++) y[r] = dot(w + (long)r * cols, xp, cols);
             }
             return;
         }

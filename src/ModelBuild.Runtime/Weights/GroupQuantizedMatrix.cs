@@ -236,23 +236,20 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                     int first = 0;
-                    if (sparseKernel && t + 1 == t1)
+                    if (t + 1 == t1 && (sparseKernel || pairedKernel && outlierRowStart == null))
                     {
-                        // Decode of a 2:4 matrix: the same, with its two-row kernel (it has no outliers).
+                        // Decode: all the tile's row pairs in one call, so the per-row work stays inside the kernel's loop
+                        // (a 2:4 matrix has its own two-row kernel and no outliers).
                         first = Math.Min(tileRows, pairedRows);
-                        float* yt = y + (long)t * yStride;
-                        Int4Sparse24Dot.Avx512Rows2(qweight + r0 * _rowBytes, qweight + pairedRow * _rowBytes, _rowBytes, first, tileScales,
-                            tileScales + tileGroups, zeros + (long)r0 * _groups, zeros + (long)pairedRow * _groups, cols, groupSize,
-                            codes + (long)t * cols, activationScales + t * activationScaleStride, yt + r0, yt + pairedRow);
-                    }
-                    else if (pairedKernel && outlierRowStart == null && t + 1 == t1)
-                    {
-                        // Decode: all the tile's row pairs in one call, so the per-row work stays inside the kernel's loop.
-                        first = Math.Min(tileRows, pairedRows);
-                        float* yt = y + (long)t * yStride;
-                        rows2(qweight + r0 * _rowBytes, qweight + pairedRow * _rowBytes, _rowBytes, first, tileScales, tileScales + tileGroups,
-                            tileScaleZeros, tileScaleZeros + tileGroups, groupSums + (t - t0) * _groups, cols, groupSize, codes + (long)t * cols,
-                            activationScales + t * activationScaleStride, yt + r0, yt + pairedRow);
+                        byte* q0 = qweight + r0 * _rowBytes, q1 = qweight + pairedRow * _rowBytes;
+                        sbyte* xt = codes + (long)t * cols;
+                        float* yt = y + (long)t * yStride, xScales = activationScales + t * activationScaleStride;
+                        if (sparseKernel)
+                            Int4Sparse24Dot.Avx512Rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, zeros + (long)r0 * _groups,
+                                zeros + (long)pairedRow * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
+                        else
+                            rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, tileScaleZeros, tileScaleZeros + tileGroups,
+                                groupSums + (t - t0) * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
                     }
                     for (int i = first; i < tileRows; i++)
                     {
