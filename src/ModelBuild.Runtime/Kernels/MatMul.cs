@@ -30,6 +30,10 @@ public sealed unsafe class MatMul(WorkerPool pool, KernelPath path) : IParallelW
 
     private readonly Target[] _targets = new Target[MaxProducts];
     private int _count;
+    // Two, used in turn: a worker may still be prefetching from the one the previous call passed on.
+    private readonly NextProducts[] _next = [new(), new()];
+    private int _nextIndex;
+    private bool _hasNext;
     private ActivationBatch? _x;
 
     public KernelPath Path { get; } = KernelPaths.Resolve(path);
@@ -37,6 +41,17 @@ public sealed unsafe class MatMul(WorkerPool pool, KernelPath path) : IParallelW
 
     public void Multiply(IWeightMatrix w, ActivationBatch x, Span<float> y, ReadOnlySpan<float> bias = default) =>
         Multiply(x, new Product(w, y, bias));
+
+    /// <summary>
+    /// Names the products of the call after the next one: while the next call runs, a thread that finishes its range first,
+    /// or waits for the caller's serial work after it, prefetches the start of its range of these (decode).
+    /// </summary>
+    public void WarmNext(IWeightMatrix a, IWeightMatrix? b = null, IWeightMatrix? c = null)
+    {
+        _nextIndex ^= 1;
+        _next[_nextIndex].Set(a, b, c);
+        _hasNext = true;
+    }
 
     /// <summary>Runs one to three products of the same input in a single dispatch.</summary>
     public void Multiply(ActivationBatch x, Product a, Product b = default, Product c = default)
@@ -48,6 +63,8 @@ public sealed unsafe class MatMul(WorkerPool pool, KernelPath path) : IParallelW
         {
             _x = x;
             _count = 0;
+            var next = _hasNext ? _next[_nextIndex] : null;
+            _hasNext = false;
             int rows = Add(a.Matrix, ya, a.Bias.IsEmpty ? null : ba, 0);
             if (b.Matrix is not null) rows = Add(b.Matrix, yb, b.Bias.IsEmpty ? null : bb, rows);
             if (c.Matrix is not null) rows = Add(c.Matrix, yc, c.Bias.IsEmpty ? null : bc, rows);
@@ -57,7 +74,7 @@ public sealed unsafe class MatMul(WorkerPool pool, KernelPath path) : IParallelW
                 // keeps the hardware prefetchers trained (measured faster than finer chunks here). The ranges follow
                 // the threads' measured speeds, in whole 16-row tiles.
                 if (KernelPaths.IsDevice(Path)) ((IParallelWork)this).Execute(0, rows); // the device parallelizes; one host thread drives it
-                else pool.RunSplit(this, rows, granularity: 16);
+                else pool.RunSplit(this, rows, granularity: 16, next);
             }
             finally
             {

@@ -111,9 +111,10 @@ public sealed class LlamaForward : IDisposable
         }
         int T = tokens.Length, h = _c.HiddenSize;
         for (int t = 0; t < T; t++) _w.Embedding.DequantizeRow(tokens[t], _x.AsSpan(t * h, h));
-        for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T);
+        bool wantLogits = allLogits || !logits.IsEmpty;
+        for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T, lastWantsHead: wantLogits);
 
-        if (allLogits || !logits.IsEmpty)
+        if (wantLogits)
         {
             int first = allLogits ? 0 : T - 1, outTokens = T - first;
             _normed.Reset(outTokens);
@@ -123,15 +124,21 @@ public sealed class LlamaForward : IDisposable
         Position += T;
     }
 
-    private void Block(int l, int T)
+    /// <summary>
+    /// One decoder layer. In decode each product names the one after it (<see cref="MatMul.WarmNext"/>), so a thread that
+    /// would wait fetches the start of its next range instead.
+    /// </summary>
+    private void Block(int l, int T, bool lastWantsHead)
     {
         var w = _w.Layers[l];
         int h = _c.HiddenSize, hd = _c.HeadDim, nh = _c.NumAttentionHeads, nkv = _c.NumKeyValueHeads;
         int qDim = nh * hd, kvDim = nkv * hd, f = _c.IntermediateSize;
         var x = _x.AsSpan(0, T * h);
+        bool decode = T == 1;
 
         _normed.Reset(T);
         RmsNorm(x, w.InputNorm, _normed.Values, T);
+        if (decode) _matMul.WarmNext(w.O);
         _matMul.Multiply(_normed, new Product(w.Q, _q, w.QBias), new Product(w.K, _k, w.KBias), new Product(w.V, _v, w.VBias));
         for (int t = 0; t < T; t++)
         {
@@ -144,6 +151,7 @@ public sealed class LlamaForward : IDisposable
 
         _attention.Run(_matMul.Pool, _q, _keyCache[l], _valueCache[l], _attnOut.Values, Position, T);
         _attnOut.Reset(T);
+        if (decode) _matMul.WarmNext(w.Gate, w.Up);
         _matMul.Multiply(w.O, _attnOut, _o);
         TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
 
@@ -152,8 +160,15 @@ public sealed class LlamaForward : IDisposable
         _mlpHidden.Reset(T);
         var gate = _mlpHidden.Values.AsSpan(0, T * f);
         var up = _up.AsSpan(0, T * f);
+        if (decode) _matMul.WarmNext(w.Down);
         _matMul.Multiply(_normed, new Product(w.Gate, gate), new Product(w.Up, up));
         SwiGlu(gate, up);
+        if (decode && l + 1 < _c.NumHiddenLayers)
+        {
+            var n = _w.Layers[l + 1];
+            _matMul.WarmNext(n.Q, n.K, n.V);
+        }
+        else if (decode && lastWantsHead) _matMul.WarmNext(_w.LmHead);
         _matMul.Multiply(w.Down, _mlpHidden, _o);
         TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
     }

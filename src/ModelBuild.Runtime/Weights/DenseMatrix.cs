@@ -5,6 +5,9 @@ namespace ModelBuild.Runtime.Weights;
 /// <summary>An f32, f16 or bf16 matrix living in the memory-mapped pack; activations stay float32.</summary>
 public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElement element) : IWeightMatrix
 {
+    // Decode reads a range of at least this many rows as two streams (AVX-512); a prefetch step is this many rows.
+    private const int TwoStreamRows = 32;
+
     // Keeps the memory a matrix made by Owning points into alive (a pinned array, never moved).
     private Array? Owned { get; init; }
 
@@ -50,7 +53,7 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
             fixed (float* xp = x.Values)
             {
                 int r = rowStart;
-                if (rows2 != null && rowEnd - rowStart >= 32)
+                if (rows2 != null && rowEnd - rowStart >= TwoStreamRows)
                 {
                     int half = (rowEnd - rowStart) / 2;
                     rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
@@ -62,5 +65,19 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
         }
         // Prefill and the scalar path: rows converted to float once, then register tiles of rows × tokens (RowByRow).
         RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
+    }
+
+    /// <summary>Step k is the next 16 rows of each half of the range (decode's two streams), or of the range when it is short.</summary>
+    public long PrefetchDecodeStep(int rowStart, int rowEnd, int step)
+    {
+        if (rowStart < 0 || rowEnd > rows || element == DenseElement.F32) return 0;
+        long rowBytes = cols * 2L;
+        int piece = TwoStreamRows / 2, half = rowEnd - rowStart >= TwoStreamRows ? (rowEnd - rowStart) / 2 : rowEnd - rowStart;
+        int r0 = rowStart + step * piece;
+        if (r0 >= rowStart + half) return 0;
+        int n = Math.Min(piece, rowStart + half - r0);
+        StreamPrefetch.Range(data + r0 * rowBytes, n * rowBytes);
+        if (half < rowEnd - rowStart) StreamPrefetch.Range(data + (r0 + half) * rowBytes, n * rowBytes);
+        return (half < rowEnd - rowStart ? 2 : 1) * n * rowBytes;
     }
 }

@@ -200,9 +200,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                 // Decode reads each row once per token, so it is bound by memory: each thread reads the two halves of its
                 // rows in alternation, tile by tile and row by row, streaming from two places at once (int4 decode 3.7 %
                 // faster than one stream, 20 of 24 paired rounds; three streams were no faster). Prefill keeps one.
-                int secondHalf = t1 - t0 >= 4 || rowEnd - rowStart < 2 * RowTile
-                    ? rowEnd
-                    : rowStart + (rowEnd - rowStart + 2 * RowTile - 1) / (2 * RowTile) * RowTile;
+                int secondHalf = SecondStream(rowStart, rowEnd, t1 - t0);
                 for (int r0 = rowStart; r0 < secondHalf; r0 += RowTile)
                 {
                     int tileRows = Math.Min(secondHalf, r0 + RowTile) - r0, pairedRow = secondHalf + (r0 - rowStart);
@@ -284,6 +282,28 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Where a thread's second stream starts in [rowStart, rowEnd): the first row of the second half in whole tiles, or
+    /// <paramref name="rowEnd"/> (one stream) for prefill and for ranges under two tiles.
+    /// </summary>
+    private static int SecondStream(int rowStart, int rowEnd, int tokens) =>
+        tokens >= 4 || rowEnd - rowStart < 2 * RowTile ? rowEnd : rowStart + (rowEnd - rowStart + 2 * RowTile - 1) / (2 * RowTile) * RowTile;
+
+    /// <summary>Step k is decode's tile k of both streams: their codes, scales and zero points.</summary>
+    public long PrefetchDecodeStep(int rowStart, int rowEnd, int step)
+    {
+        if (rowStart < 0 || rowEnd > rows) return 0;
+        int secondHalf = SecondStream(rowStart, rowEnd, tokens: 1), r0 = rowStart + step * RowTile;
+        if (r0 >= secondHalf) return 0;
+        int tileRows = Math.Min(secondHalf, r0 + RowTile) - r0, pairedRow = secondHalf + (r0 - rowStart);
+        int pairedRows = Math.Clamp(rowEnd - pairedRow, 0, RowTile);
+        StreamPrefetch.Range(qweight + r0 * _rowBytes, tileRows * _rowBytes);
+        StreamPrefetch.Range(qweight + pairedRow * _rowBytes, pairedRows * _rowBytes);
+        PrefetchTileScales(r0, secondHalf);
+        PrefetchTileScales(pairedRow, rowEnd);
+        return (tileRows + pairedRows) * (_rowBytes + 3L * _groups);
     }
 
     /// <summary>Prefetches the scales and zero points of the tile at <paramref name="firstRow"/>, up to row <paramref name="end"/>.</summary>

@@ -19,4 +19,11 @@ public interface IWeightMatrix
 
     /// <summary>y[t * yStride + r] = W[r, :] · x[t, :] for rows [rowStart, rowEnd) and every token of the batch.</summary>
     unsafe void MultiplyRows(ActivationBatch x, float* y, int yStride, int rowStart, int rowEnd, KernelPath path);
+
+    /// <summary>
+    /// Prefetches step <paramref name="step"/> (0, 1, ...) of what one-token <see cref="MultiplyRows"/> over [rowStart,
+    /// rowEnd) reads, in the order it reads it; returns the bytes asked for, 0 past the end (or for a range outside the
+    /// matrix). Matrices without a decode stream to warm prefetch nothing.
+    /// </summary>
+    long PrefetchDecodeStep(int rowStart, int rowEnd, int step) => 0;
 }
