@@ -1,4 +1,5 @@
 using TorchSharp;
+using ModelBuild.Compression.Torch;
 using static TorchSharp.torch;
 
 namespace ModelBuild.Compression.Quantization;
@@ -47,6 +48,10 @@ public static class GptqQuantizer
         var scaleCols = empty(rows, groups);
         var zeroCols = empty(rows, groups);
         if (o.ActOrder) LoadGroups(scaleCols, zeroCols, scales, zeroPoints, rows, groups);
+        // The loop's scalar operands, held for the whole scan (see TorchScalars for why none is implicit).
+        using var zero = 0.ToScalar();
+        using var top = maxq.ToScalar();
+        var one = TorchScalars.One;
 
         for (int i1 = 0; i1 < cols; i1 += block)
         {
@@ -68,17 +73,17 @@ public static class GptqQuantizer
                 var s = scaleCols.select(1, g);
                 var z = zeroCols.select(1, g);
                 var w = W1.select(1, i);
-                var code = (w / s).round().add(z).clamp(0, maxq);
+                var code = (w / s).round().add(z, one).clamp(zero, top);
                 if (pruned is not null) code = where(pruned.select(1, col), z, code); // code z decodes to exactly 0
                 var q = (code - z) * s;
                 if (outliersPerColumn > 0)
                 {
                     // SpQR-style: the weights whose error (w − q)² / U_ii² is largest keep their exact value,
                     // so they add no error to spread (U_ii is shared by the column, so |w − q| ranks them).
-                    var top = (w - q).abs().topk(outliersPerColumn).indexes;
-                    var exact = w.index_select(0, top).to(ScalarType.Float16).to(ScalarType.Float32);
-                    q = q.index_copy(0, top, exact);
-                    var rowsKept = top.data<long>().ToArray();
+                    var largest = (w - q).abs().topk(outliersPerColumn).indexes;
+                    var exact = w.index_select(0, largest).to(ScalarType.Float16).to(ScalarType.Float32);
+                    q = q.index_copy(0, largest, exact);
+                    var rowsKept = largest.data<long>().ToArray();
                     var values = exact.data<float>().ToArray();
                     for (int k = 0; k < rowsKept.Length; k++) outliers.Add(((int)rowsKept[k], (int)order[col], (Half)values[k]));
                 }
@@ -105,9 +110,10 @@ public static class GptqQuantizer
     {
         var W = weight.to(ScalarType.Float32).clone();
         var H = hessian.to(ScalarType.Float32).clone();
-        var dead = H.diagonal().eq(0);
-        H.diagonal().masked_fill_(dead, 1);
-        W.masked_fill_(dead.unsqueeze(0), 0);
+        using var zero = 0.ToScalar();
+        var dead = H.diagonal().eq(zero);
+        H.diagonal().masked_fill_(dead, TorchScalars.One);
+        W.masked_fill_(dead.unsqueeze(0), zero);
         return (W, H);
     }
 
@@ -121,7 +127,7 @@ public static class GptqQuantizer
         for (double d = damp; ; d = d <= 0 ? 1e-4 : Math.Min(1.0, d * 10))
         {
             var Hd = H.clone();
-            Hd.diagonal().add_(d * mean);
+            using (var lambda = (d * mean).ToScalar()) Hd.diagonal().add_(lambda);
             var (L, info) = linalg.cholesky_ex(Hd);
             if (info.item<int>() == 0)
             {

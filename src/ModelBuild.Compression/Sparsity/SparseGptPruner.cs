@@ -1,3 +1,5 @@
+using TorchSharp;
+using ModelBuild.Compression.Torch;
 using ModelBuild.Compression.Quantization;
 using static TorchSharp.torch;
 
@@ -20,6 +22,9 @@ public static class SparseGptPruner
         var (W, H) = GptqQuantizer.WorkingCopies(weight, hessian);
         var (U, dampUsed) = GptqQuantizer.UpperCholeskyOfInverse(H, damp);
         var mask = zeros(rows, cols, dtype: ScalarType.Bool);
+        // Explicit scalar operands (see TorchScalars for why none is implicit).
+        using var zero = 0.ToScalar();
+        using var two = 2.ToScalar();
 
         for (int i1 = 0; i1 < cols; i1 += blockSize)
         {
@@ -28,14 +33,14 @@ public static class SparseGptPruner
             var W1 = W.narrow(1, i1, count).clone();
             var Err1 = zeros(rows, count);
             var U1 = U.narrow(0, i1, count).narrow(1, i1, count);
-            var d2 = U1.diagonal().pow(2).unsqueeze(0);
-            var mask1 = pattern.IsNM ? zeros(rows, count, dtype: ScalarType.Bool) : PruneMask.Select(W1.pow(2) / d2, pattern);
+            var d2 = U1.diagonal().pow(two).unsqueeze(0);
+            var mask1 = pattern.IsNM ? zeros(rows, count, dtype: ScalarType.Bool) : PruneMask.Select(W1.pow(two) / d2, pattern);
             for (int i = 0; i < count; i++)
             {
                 if (pattern.IsNM && i % pattern.M == 0)
-                    mask1.narrow(1, i, pattern.M).copy_(PruneMask.Select(W1.narrow(1, i, pattern.M).pow(2) / d2.narrow(1, i, pattern.M), pattern));
+                    mask1.narrow(1, i, pattern.M).copy_(PruneMask.Select(W1.narrow(1, i, pattern.M).pow(two) / d2.narrow(1, i, pattern.M), pattern));
                 var w = W1.select(1, i);
-                var q = w.masked_fill(mask1.select(1, i), 0);
+                var q = w.masked_fill(mask1.select(1, i), zero);
                 var err = (w - q) / U1[i, i];
                 W1.narrow(1, i, count - i).sub_(err.unsqueeze(1) * U1[i].narrow(0, i, count - i).unsqueeze(0));
                 W1.select(1, i).copy_(q); // exact zeros, free of rounding in the update
