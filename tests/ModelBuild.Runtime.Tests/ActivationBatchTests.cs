@@ -36,4 +36,34 @@ public class ActivationBatchTests
                         batch.NibbleLaneScales.Span[t * (cols / 8) + chunk / 8 + lane]);
             }
     }
+
+    [Theory]
+    [InlineData(1, 2048)]
+    [InlineData(3, 384)]
+    [InlineData(2, 96)]   // not whole 128-column chunks: block by block
+    public void Codes_scales_and_sums_follow_the_definition(int tokens, int cols)
+    {
+        var batch = new ActivationBatch(tokens, cols);
+        batch.Reset(tokens);
+        var values = KernelAgreementTests.RandomValues(tokens * cols, cols + 1);
+        values.AsSpan(32, 32).Clear(); // an all-zero block: scale 0, codes 0
+        values.CopyTo(batch.Values, 0);
+        batch.EnsureQuantized();
+        for (int block = 0; block < tokens * cols / ActivationBatch.BlockSize; block++)
+        {
+            var x = values.AsSpan(block * ActivationBatch.BlockSize, ActivationBatch.BlockSize);
+            float max = 0;
+            foreach (float v in x) max = MathF.Max(max, MathF.Abs(v));
+            float scale = max / 127f, inverse = max > 0 ? 127f / max : 0f;
+            int total = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                int q = (int)MathF.Round(x[i] * inverse); // half to even
+                Assert.Equal(q, batch.Codes.Span[block * ActivationBatch.BlockSize + i]);
+                total += q;
+            }
+            Assert.Equal(scale, batch.BlockScales.Span[block]);
+            Assert.Equal(total * scale, batch.BlockSums.Span[block]);
+        }
+    }
 }

@@ -63,6 +63,12 @@ public sealed class ActivationBatch
         if (_quantized) return;
         if (!CanQuantize) throw new InvalidOperationException($"{Cols} columns are not a multiple of {BlockSize}; int8 activations need whole blocks.");
         int blocks = Cols / BlockSize;
+        if (Avx512F.IsSupported && Cols % 128 == 0)
+        {
+            QuantizeChunksAvx512(blocks);
+            _quantized = true;
+            return;
+        }
         for (int t = 0; t < Tokens; t++)
             for (int b = 0; b < blocks; b++)
                 QuantizeBlock(Values.AsSpan(t * Cols + b * BlockSize, BlockSize), Codes.Span.Slice(t * Cols + b * BlockSize, BlockSize),
@@ -128,6 +134,59 @@ public sealed class ActivationBatch
                     Vector128.Create(blockScales[t * blocks + chunk / BlockSize + k]).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
                 }
             }
+    }
+
+    /// <summary>
+    /// Quantization and all three orders in one pass, 128 columns at a time with AVX-512: decode runs this before every
+    /// product on one thread while the other waits (block by block through spans it was about 2 % of decode). The same
+    /// arithmetic as <see cref="QuantizeBlock"/>, so the same codes, scales and sums.
+    /// </summary>
+    private unsafe void QuantizeChunksAvx512(int blocks)
+    {
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer, halfBlock = HalfBlockOrderCodes.Pointer;
+        float* blockScales = BlockScales.Pointer, blockSums = BlockSums.Pointer, laneScales = NibbleLaneScales.Pointer;
+        fixed (float* values = Values)
+            for (int t = 0; t < Tokens; t++)
+                for (int chunk = 0; chunk < Cols; chunk += 128)
+                {
+                    long at = (long)t * Cols + chunk;
+                    for (int k = 0; k < 4; k++)
+                    {
+                        // Block k of the chunk: columns 32k .. 32k+31 in two vectors.
+                        var v0 = Vector512.Load(values + at + 32 * k);
+                        var v1 = Vector512.Load(values + at + 32 * k + 16);
+                        float max = MaxOf(Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)));
+                        float scale = max / 127f;
+                        var inverse = Vector512.Create(max > 0 ? 127f / max : 0f);
+                        var q0 = Avx512F.ConvertToVector512Int32(v0 * inverse);
+                        var q1 = Avx512F.ConvertToVector512Int32(v1 * inverse);
+                        int block = t * blocks + chunk / BlockSize + k;
+                        blockScales[block] = scale;
+                        blockSums[block] = Vector512.Sum(q0 + q1) * scale;
+                        var low = Avx512F.ConvertToVector128SByteWithSaturation(q0);
+                        var high = Avx512F.ConvertToVector128SByteWithSaturation(q1);
+                        low.Store(codes + at + 32 * k);
+                        high.Store(codes + at + 32 * k + 16);
+                        // Nibble order: the block's 16 even columns at 16k, its 16 odd ones at 64 + 16k.
+                        Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, evens, q1)).Store(nibble + at + 16 * k);
+                        Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, odds, q1)).Store(nibble + at + 64 + 16 * k);
+                        // Half-block order: the block's first 16 columns at 16k, its second 16 at 64 + 16k.
+                        low.Store(halfBlock + at + 16 * k);
+                        high.Store(halfBlock + at + 64 + 16 * k);
+                        Vector128.Create(scale).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
+                    }
+                }
+    }
+
+    /// <summary>The largest of 16 floats (exact in any order).</summary>
+    private static float MaxOf(Vector512<float> v)
+    {
+        var m = Vector256.Max(v.GetLower(), v.GetUpper());
+        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+        return Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
     /// <summary>For tests and tools: the int8 copy when the column count allows one.</summary>
