@@ -5,7 +5,7 @@ namespace ModelBuild.Runtime.Weights;
 /// <summary>An f32, f16 or bf16 matrix living in the memory-mapped pack; activations stay float32.</summary>
 public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElement element) : IWeightMatrix
 {
-    // Decode reads a range of at least this many rows as two streams (AVX-512); a prefetch step is this many rows.
+    // Decode reads a range of at least this many rows as two streams (AVX-512).
     private const int TwoStreamRows = 32;
 
     // Keeps the memory a matrix made by Owning points into alive (a pinned array, never moved).
@@ -67,12 +67,15 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
         RowByRow.Multiply(this, x, y, yStride, rowStart, rowEnd, path);
     }
 
-    /// <summary>Step k is the next 16 rows of each half of the range (decode's two streams), or of the range when it is short.</summary>
+    /// <summary>
+    /// Step k is the next two rows of each half of the range (decode's two streams), or of the range when it is short:
+    /// small steps, as a thread checks for its next dispatch between them.
+    /// </summary>
     public long PrefetchDecodeStep(int rowStart, int rowEnd, int step)
     {
         if (rowStart < 0 || rowEnd > rows || element == DenseElement.F32) return 0;
         long rowBytes = cols * 2L;
-        int piece = TwoStreamRows / 2, half = rowEnd - rowStart >= TwoStreamRows ? (rowEnd - rowStart) / 2 : rowEnd - rowStart;
+        int piece = 2, half = rowEnd - rowStart >= TwoStreamRows ? (rowEnd - rowStart) / 2 : rowEnd - rowStart;
         int r0 = rowStart + step * piece;
         if (r0 >= rowStart + half) return 0;
         int n = Math.Min(piece, rowStart + half - r0);

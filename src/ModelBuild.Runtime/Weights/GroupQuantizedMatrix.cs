@@ -291,19 +291,29 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     private static int SecondStream(int rowStart, int rowEnd, int tokens) =>
         tokens >= 4 || rowEnd - rowStart < 2 * RowTile ? rowEnd : rowStart + (rowEnd - rowStart + 2 * RowTile - 1) / (2 * RowTile) * RowTile;
 
-    /// <summary>Step k is decode's tile k of both streams: their codes, scales and zero points.</summary>
+    /// <summary>
+    /// Step k is rows 4k .. 4k+3 of both of decode's streams: their codes, scales and zero points. Small steps, as a
+    /// thread checks for its next dispatch between them (a whole tile took a few microseconds to issue).
+    /// </summary>
     public long PrefetchDecodeStep(int rowStart, int rowEnd, int step)
     {
+        const int StepRows = 4;
         if (rowStart < 0 || rowEnd > rows) return 0;
-        int secondHalf = SecondStream(rowStart, rowEnd, tokens: 1), r0 = rowStart + step * RowTile;
+        int secondHalf = SecondStream(rowStart, rowEnd, tokens: 1), r0 = rowStart + step * StepRows;
         if (r0 >= secondHalf) return 0;
-        int tileRows = Math.Min(secondHalf, r0 + RowTile) - r0, pairedRow = secondHalf + (r0 - rowStart);
-        int pairedRows = Math.Clamp(rowEnd - pairedRow, 0, RowTile);
-        StreamPrefetch.Range(qweight + r0 * _rowBytes, tileRows * _rowBytes);
-        StreamPrefetch.Range(qweight + pairedRow * _rowBytes, pairedRows * _rowBytes);
-        PrefetchTileScales(r0, secondHalf);
-        PrefetchTileScales(pairedRow, rowEnd);
-        return (tileRows + pairedRows) * (_rowBytes + 3L * _groups);
+        int n = Math.Min(secondHalf, r0 + StepRows) - r0, paired = secondHalf + (r0 - rowStart);
+        int pairedRows = Math.Clamp(rowEnd - paired, 0, StepRows);
+        return PrefetchRows(r0, n) + PrefetchRows(paired, pairedRows);
+    }
+
+    /// <summary>Prefetches <paramref name="count"/> rows' codes, scales and zero points; returns their bytes.</summary>
+    private long PrefetchRows(int firstRow, int count)
+    {
+        if (count <= 0) return 0;
+        StreamPrefetch.Range(qweight + firstRow * _rowBytes, count * _rowBytes);
+        StreamPrefetch.Range((byte*)(scales + (long)firstRow * _groups), count * _groups * 2L);
+        StreamPrefetch.Range(zeros + (long)firstRow * _groups, count * _groups);
+        return count * (_rowBytes + 3L * _groups);
     }
 
     /// <summary>Prefetches the scales and zero points of the tile at <paramref name="firstRow"/>, up to row <paramref name="end"/>.</summary>
