@@ -57,8 +57,12 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int max
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
             for (int kvHead = 0; kvHead < kvHeads; kvHead++)
-                for (int d = 0; d < headDim; d++)
-                    cache[KeyIndex(kvHead, d, start + t)] = source[t * kvDim + kvHead * headDim + d];
+            {
+                // Dimension d of a position sits BlockPositions floats after dimension d − 1.
+                var to = cache.AsSpan(KeyIndex(kvHead, 0, start + t));
+                var from = source.Slice(t * kvDim + kvHead * headDim, headDim);
+                for (int d = 0; d < from.Length; d++) to[d * BlockPositions] = from[d];
+            }
     }
 
     /// <summary>Appends T tokens' values ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using ModelBuild.Format.Config;
 using ModelBuild.Runtime.Kernels;
 using ModelBuild.Runtime.Threading;
@@ -181,12 +182,24 @@ public sealed class LlamaForward : IDisposable
         TensorPrimitives.Multiply(gate, up, gate);
     }
 
+    /// <summary>Rotates the pairs (v[i], v[i + half]) by the position's angles; 8 pairs per step where vectors allow (same arithmetic).</summary>
     private void Rope(Span<float> v, int pos)
     {
         int half = v.Length / 2;
         var cos = _ropeCos.AsSpan(pos * half, half);
         var sin = _ropeSin.AsSpan(pos * half, half);
-        for (int i = 0; i < half; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= half; i += 8)
+            {
+                var a = Vector256.Create<float>(v[i..]);
+                var b = Vector256.Create<float>(v[(i + half)..]);
+                var c = Vector256.Create<float>(cos[i..]);
+                var s = Vector256.Create<float>(sin[i..]);
+                (a * c - b * s).CopyTo(v[i..]);
+                (b * c + a * s).CopyTo(v[(i + half)..]);
+            }
+        for (; i < half; i++)
         {
             float a = v[i], b = v[i + half];
             v[i] = a * cos[i] - b * sin[i];
