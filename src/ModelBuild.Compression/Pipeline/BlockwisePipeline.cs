@@ -51,7 +51,7 @@ public sealed class BlockwisePipeline(Action<string>? log)
             if (targeted.Count == 0) return;
             using var scope = NewDisposeScope();
             var flat = input.reshape(-1, input.shape[^1]);
-            var H = flat.t().matmul(flat) * (2.0f / flat.shape[0]);
+            var H = flat.t().matmul(flat).Times(2.0f / flat.shape[0]);
             foreach (var name in targeted)
             {
                 var result = LayerCompressor.Compress(name, weights[name], H, stages);
@@ -71,12 +71,12 @@ public sealed class BlockwisePipeline(Action<string>? log)
             Compress(xn, p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj");
             var context = model.AttentionContext(p, xn, cos, sin);
             Compress(context, p + "self_attn.o_proj");
-            var x2 = x + model.Linear(context, p + "self_attn.o_proj");
+            var x2 = x.Plus(model.Linear(context, p + "self_attn.o_proj"));
             var xn2 = model.RmsNorm(x2, p + "post_attention_layernorm.weight");
             Compress(xn2, p + "mlp.gate_proj", p + "mlp.up_proj");
             var act = model.MlpActivation(p, xn2);
             Compress(act, p + "mlp.down_proj");
-            x = (x2 + model.Linear(act, p + "mlp.down_proj")).MoveToOuterDisposeScope();
+            x = x2.Plus(model.Linear(act, p + "mlp.down_proj")).MoveToOuterDisposeScope();
             Release(n => n.StartsWith(p, StringComparison.Ordinal));
             double perBlock = sw.Elapsed.TotalSeconds / (l + 1);
             log?.Invoke($"block {l + 1}/{c.NumHiddenLayers} compressed ({sw.Elapsed.TotalSeconds:F1}s, ETA {perBlock * (c.NumHiddenLayers - l - 1):F0}s)");

@@ -1,3 +1,4 @@
+using ModelBuild.Compression.Torch;
 using ModelBuild.Compression.Quantization;
 using ModelBuild.Compression.Sparsity;
 using ModelBuild.Compression.Spec;
@@ -47,8 +48,8 @@ public static class LayerCompressor
                         // Magnitude, Wanda, and any method after quantization: choose the mask, no update.
                         mask = sp.Method == "magnitude" ? ScorePruners.Magnitude(w, pattern)
                             : sp.Method == "wanda" ? ScorePruners.Wanda(w, hessian!, pattern)
-                            : PruneMask.Select(w.pow(2) / InverseDiagonal(hessian!), pattern);
-                        w = w.masked_fill(mask, 0);
+                            : PruneMask.Select(w.square() / InverseDiagonal(hessian!), pattern);
+                        w = w.Filled(mask, 0);
                     }
                     pruned = pruned is null ? mask : pruned | mask;
                     sparsity = pattern.ToString();
@@ -92,7 +93,7 @@ public static class LayerCompressor
     private static Tensor InverseDiagonal(Tensor hessian)
     {
         var (U, _) = GptqQuantizer.UpperCholeskyOfInverse(hessian, 0.01);
-        return U.pow(2).sum(0).unsqueeze(0); // [UᵀU]_jj = Σ_i U_ij²
+        return U.square().sum(0).unsqueeze(0); // [UᵀU]_jj = Σ_i U_ij²
     }
 
     private static QuantizedMatrix ZeroPruned(QuantizedMatrix q, Tensor mask)

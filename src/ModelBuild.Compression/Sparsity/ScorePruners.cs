@@ -1,3 +1,4 @@
+using ModelBuild.Compression.Torch;
 using static TorchSharp.torch;
 
 namespace ModelBuild.Compression.Sparsity;
@@ -13,5 +14,5 @@ public static class ScorePruners
     /// Hessian's diagonal (H_jj = 2/N · Σ x_j², so ‖X_j‖ ∝ √H_jj and the ranking is the same).
     /// </summary>
     public static Tensor Wanda(Tensor w, Tensor hessian, SparsityPattern pattern) =>
-        PruneMask.Select(w.abs() * hessian.diagonal().clamp_min(0).sqrt().unsqueeze(0), pattern);
+        PruneMask.Select(w.abs() * hessian.diagonal().AtLeast(0).sqrt().unsqueeze(0), pattern);
 }

@@ -73,8 +73,8 @@ public sealed class TorchLlama
     public Tensor Block(int layer, Tensor x, Tensor cos, Tensor sin)
     {
         string p = LayerPrefix(layer);
-        x = x + Linear(AttentionContext(p, RmsNorm(x, p + "input_layernorm.weight"), cos, sin), p + "self_attn.o_proj");
-        return x + Linear(MlpActivation(p, RmsNorm(x, p + "post_attention_layernorm.weight")), p + "mlp.down_proj");
+        x = x.Plus(Linear(AttentionContext(p, RmsNorm(x, p + "input_layernorm.weight"), cos, sin), p + "self_attn.o_proj"));
+        return x.Plus(Linear(MlpActivation(p, RmsNorm(x, p + "post_attention_layernorm.weight")), p + "mlp.down_proj"));
     }
 
     /// <summary>x·Wᵀ (+ bias) for the linear layer named <paramref name="name"/> (without ".weight").</summary>
@@ -99,14 +99,14 @@ public sealed class TorchLlama
             k = k.repeat_interleave(nh / nkv, dim: 1);
             v = v.repeat_interleave(nh / nkv, dim: 1);
         }
-        var scores = q.matmul(k.transpose(2, 3)) / Math.Sqrt(hd);
+        var scores = q.matmul(k.transpose(2, 3)).Over(Math.Sqrt(hd));
         var mask = ones(t, t, dtype: ScalarType.Bool, device: x.device).triu(1);
-        scores = scores.masked_fill(mask, float.NegativeInfinity);
+        scores = scores.Filled(mask, double.NegativeInfinity);
         return scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, t, nh * hd);
     }
 
     public Tensor RmsNorm(Tensor x, string weightName) =>
-        x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + Config.RmsNormEps) * Weights[weightName];
+        x * rsqrt(x.square().mean(new long[] { -1 }, keepdim: true).Plus(Config.RmsNormEps)) * Weights[weightName];
 
     /// <summary>cos/sin tables [tokens, head_dim] in HF's half-split layout.</summary>
     public (Tensor Cos, Tensor Sin) RopeTables(long tokens, Device device)
@@ -124,6 +124,6 @@ public sealed class TorchLlama
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat(new[] { -x2, x1 }, -1);
-        return x * cos + rotated * sin;
+        return (x * cos).Plus(rotated * sin);
     }
 }
