@@ -112,7 +112,8 @@ public sealed class TorchLlama
     public (Tensor Cos, Tensor Sin) RopeTables(long tokens, Device device)
     {
         var inv = tensor(RopeFrequencies.InverseFrequencies(Config).Select(d => (float)d).ToArray(), device: device);
-        var pos = arange(tokens, dtype: ScalarType.Float32, device: device);
+        using var count = tokens.ToScalar(); // held, not implicit (TorchScalars)
+        var pos = arange(count, dtype: ScalarType.Float32, device: device);
         var freqs = outer(pos, inv);
         var emb = cat(new[] { freqs, freqs }, -1);
         return (emb.cos(), emb.sin());
