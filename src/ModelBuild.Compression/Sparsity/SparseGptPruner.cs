@@ -24,7 +24,6 @@ public static class SparseGptPruner
         var mask = zeros(rows, cols, dtype: ScalarType.Bool);
         // Explicit scalar operands (see TorchScalars for why none is implicit).
         using var zero = 0.ToScalar();
-        using var two = 2.ToScalar();
 
         for (int i1 = 0; i1 < cols; i1 += blockSize)
         {
@@ -33,12 +32,12 @@ public static class SparseGptPruner
             var W1 = W.narrow(1, i1, count).clone();
             var Err1 = zeros(rows, count);
             var U1 = U.narrow(0, i1, count).narrow(1, i1, count);
-            var d2 = U1.diagonal().pow(two).unsqueeze(0);
-            var mask1 = pattern.IsNM ? zeros(rows, count, dtype: ScalarType.Bool) : PruneMask.Select(W1.pow(two) / d2, pattern);
+            var d2 = U1.diagonal().square().unsqueeze(0);
+            var mask1 = pattern.IsNM ? zeros(rows, count, dtype: ScalarType.Bool) : PruneMask.Select(W1.square() / d2, pattern);
             for (int i = 0; i < count; i++)
             {
                 if (pattern.IsNM && i % pattern.M == 0)
-                    mask1.narrow(1, i, pattern.M).copy_(PruneMask.Select(W1.narrow(1, i, pattern.M).pow(two) / d2.narrow(1, i, pattern.M), pattern));
+                    mask1.narrow(1, i, pattern.M).copy_(PruneMask.Select(W1.narrow(1, i, pattern.M).square() / d2.narrow(1, i, pattern.M), pattern));
                 var w = W1.select(1, i);
                 var q = w.masked_fill(mask1.select(1, i), zero);
                 var err = (w - q) / U1[i, i];

@@ -184,7 +184,12 @@ public sealed class ActivationBatch
     private static float MaxOf(Vector512<float> v)
     {
         var m = Vector256.Max(v.GetLower(), v.GetUpper());
-        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        return MaxOf(Vector128.Max(m.GetLower(), m.GetUpper()));
+    }
+
+    /// <summary>The largest of 4 floats.</summary>
+    private static float MaxOf(Vector128<float> m4)
+    {
         m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
         return Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
@@ -225,9 +230,7 @@ public sealed class ActivationBatch
         {
             var v0 = Vector256.Load(p); var v1 = Vector256.Load(p + 8); var v2 = Vector256.Load(p + 16); var v3 = Vector256.Load(p + 24);
             var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
-            var max4 = Vector128.Max(max.GetLower(), max.GetUpper());
-            max4 = Vector128.Max(max4, Vector128.Shuffle(max4, Vector128.Create(2, 3, 0, 1)));
-            float m = Vector128.Max(max4, Vector128.Shuffle(max4, Vector128.Create(1, 0, 3, 2))).ToScalar();
+            float m = MaxOf(Vector128.Max(max.GetLower(), max.GetUpper()));
             scale = m / 127f;
             var inverse = Vector256.Create(m > 0 ? 127f / m : 0f);
             var q0 = Avx.ConvertToVector256Int32(v0 * inverse); var q1 = Avx.ConvertToVector256Int32(v1 * inverse);

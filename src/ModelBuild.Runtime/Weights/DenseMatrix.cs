@@ -52,11 +52,11 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
             ushort* w = (ushort*)data;
             fixed (float* xp = x.Values)
             {
-                int r = rowStart;
-                if (rows2 != null && rowEnd - rowStart >= TwoStreamRows)
+                int r = rowStart, second = SecondStream(rowStart, rowEnd);
+                if (rows2 != null && second < rowEnd)
                 {
-                    int half = (rowEnd - rowStart) / 2;
-                    rows2(w + (long)r * cols, w + (long)(r + half) * cols, half, xp, cols, y + r, y + r + half);
+                    int half = second - rowStart;
+                    rows2(w + (long)r * cols, w + (long)second * cols, half, xp, cols, y + r, y + second);
                     r += 2 * half;
                 }
                 for (; r < rowEnd; r++) y[r] = dot(w + (long)r * cols, xp, cols);
@@ -73,14 +73,18 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
     /// </summary>
     public long PrefetchDecodeStep(int rowStart, int rowEnd, int step)
     {
+        const int StepRows = 2;
         if (rowStart < 0 || rowEnd > rows || element == DenseElement.F32) return 0;
         long rowBytes = cols * 2L;
-        int piece = 2, half = rowEnd - rowStart >= TwoStreamRows ? (rowEnd - rowStart) / 2 : rowEnd - rowStart;
-        int r0 = rowStart + step * piece;
-        if (r0 >= rowStart + half) return 0;
-        int n = Math.Min(piece, rowStart + half - r0);
+        int second = SecondStream(rowStart, rowEnd), r0 = rowStart + step * StepRows;
+        if (r0 >= second) return 0;
+        int n = Math.Min(StepRows, second - r0), streams = second < rowEnd ? 2 : 1;
         StreamPrefetch.Range(data + r0 * rowBytes, n * rowBytes);
-        if (half < rowEnd - rowStart) StreamPrefetch.Range(data + (r0 + half) * rowBytes, n * rowBytes);
-        return (half < rowEnd - rowStart ? 2 : 1) * n * rowBytes;
+        if (streams == 2) StreamPrefetch.Range(data + (r0 + second - rowStart) * rowBytes, n * rowBytes);
+        return streams * n * rowBytes;
     }
+
+    /// <summary>Where decode's second stream starts in [rowStart, rowEnd): half way for ranges of two or more tiles, else rowEnd (one stream).</summary>
+    private static int SecondStream(int rowStart, int rowEnd) =>
+        rowEnd - rowStart >= TwoStreamRows ? rowStart + (rowEnd - rowStart) / 2 : rowEnd;
 }

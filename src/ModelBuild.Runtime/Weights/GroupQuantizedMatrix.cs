@@ -311,16 +311,20 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     {
         if (count <= 0) return 0;
         StreamPrefetch.Range(qweight + firstRow * _rowBytes, count * _rowBytes);
-        StreamPrefetch.Range((byte*)(scales + (long)firstRow * _groups), count * _groups * 2L);
-        StreamPrefetch.Range(zeros + (long)firstRow * _groups, count * _groups);
+        PrefetchScales(firstRow, count);
         return count * (_rowBytes + 3L * _groups);
     }
 
     /// <summary>Prefetches the scales and zero points of the tile at <paramref name="firstRow"/>, up to row <paramref name="end"/>.</summary>
     private void PrefetchTileScales(int firstRow, int end)
     {
-        if (firstRow >= end) return;
-        int n = Math.Min(RowTile, end - firstRow) * _groups;
+        if (firstRow < end) PrefetchScales(firstRow, Math.Min(RowTile, end - firstRow));
+    }
+
+    /// <summary>Prefetches the scales and zero points of <paramref name="count"/> rows from <paramref name="firstRow"/>.</summary>
+    private void PrefetchScales(int firstRow, int count)
+    {
+        long n = (long)count * _groups;
         StreamPrefetch.Range((byte*)(scales + (long)firstRow * _groups), n * 2);
         StreamPrefetch.Range(zeros + (long)firstRow * _groups, n);
     }
