@@ -38,7 +38,7 @@ public static unsafe class Int2GroupDot
             var (e0, o0, e1, o1) = Unpack(q);
             accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom(accA + accB, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>

@@ -42,7 +42,7 @@ public static unsafe class Int3GroupDot
             var (even, odd) = UnpackSingle(q, selects);
             accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom(accA + accB, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>

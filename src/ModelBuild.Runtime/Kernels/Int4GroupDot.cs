@@ -40,7 +40,7 @@ public static unsafe class Int4GroupDot
             var (lo, hi) = split.Split(q);
             accA = Avx512F.FusedMultiplyAdd(Avx512Chunk(lo, hi, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return Vector512.Sum(accA + accB) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom(accA + accB, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>
@@ -126,10 +126,10 @@ public static unsafe class Int4GroupDot
     internal static void Finish4(Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3,
         float* scaleZeros, float* groupSums, int groupSumStride, int groups, float* results)
     {
-        results[0] = Vector512.Sum(t0) - ZeroPointTerm.Sum(scaleZeros, groupSums, groups);
-        results[1] = Vector512.Sum(t1) - ZeroPointTerm.Sum(scaleZeros, groupSums + groupSumStride, groups);
-        results[2] = Vector512.Sum(t2) - ZeroPointTerm.Sum(scaleZeros, groupSums + 2 * groupSumStride, groups);
-        results[3] = Vector512.Sum(t3) - ZeroPointTerm.Sum(scaleZeros, groupSums + 3 * groupSumStride, groups);
+        (results[0], results[1]) = LaneSums.Of(ZeroPointTerm.SubtractFrom(t0, scaleZeros, groupSums, groups),
+            ZeroPointTerm.SubtractFrom(t1, scaleZeros, groupSums + groupSumStride, groups));
+        (results[2], results[3]) = LaneSums.Of(ZeroPointTerm.SubtractFrom(t2, scaleZeros, groupSums + 2 * groupSumStride, groups),
+            ZeroPointTerm.SubtractFrom(t3, scaleZeros, groupSums + 3 * groupSumStride, groups));
     }
 
     /// <summary>One chunk's unpacked codes (even and odd columns) against four tokens' activations, into four accumulators.</summary>

@@ -39,7 +39,7 @@ public static unsafe class Int4Sparse24Dot
             var (codes, positions) = Unpack(q);
             accA = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros[groups.Of(c)], x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return Vector512.Sum(accA + accB);
+        return LaneSums.Of(accA + accB);
     }
 
     /// <summary>
@@ -94,8 +94,7 @@ public static unsafe class Int4Sparse24Dot
             (codes, positions) = Unpack(q1);
             a1 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros1[g], x, laneScales), Vector512.Create(scales1[g]), a1);
         }
-        *result0 = Vector512.Sum(a0 + b0);
-        *result1 = Vector512.Sum(a1 + b1);
+        (*result0, *result1) = LaneSums.Of(a0 + b0, a1 + b1);
     }
 
     /// <summary>
@@ -126,10 +125,8 @@ public static unsafe class Int4Sparse24Dot
             var (codes, columns) = Unpack(q);
             Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
         }
-        results[0] = Vector512.Sum(a0 + b0);
-        results[1] = Vector512.Sum(a1 + b1);
-        results[2] = Vector512.Sum(a2 + b2);
-        results[3] = Vector512.Sum(a3 + b3);
+        (results[0], results[1]) = LaneSums.Of(a0 + b0, a1 + b1);
+        (results[2], results[3]) = LaneSums.Of(a2 + b2, a3 + b3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -28,7 +28,7 @@ public static unsafe class Int8GroupDot
             }
             acc = Avx512F.FusedMultiplyAdd(groupAcc, Vector512.Create(scales[g]), acc);
         }
-        return Vector512.Sum(acc) - ZeroPointTerm.Sum(scaleZeros, groupSums, cols / groupSize);
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom(acc, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>
@@ -70,8 +70,8 @@ public static unsafe class Int8GroupDot
             acc0 = Avx512F.FusedMultiplyAdd(groupAcc0, Vector512.Create(scales0[g]), acc0);
             acc1 = Avx512F.FusedMultiplyAdd(groupAcc1, Vector512.Create(scales1[g]), acc1);
         }
-        *result0 = Vector512.Sum(acc0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        *result1 = Vector512.Sum(acc1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+        (*result0, *result1) = LaneSums.Of(ZeroPointTerm.SubtractFrom(acc0, scaleZeros0, groupSums, cols / groupSize),
+            ZeroPointTerm.SubtractFrom(acc1, scaleZeros1, groupSums, cols / groupSize));
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ internal static unsafe class PairedRows
             (even, odd) = format.UnpackSingle(q1);
             a1 = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales1[g]), a1);
         }
-        *result0 = Vector512.Sum(a0 + b0) - ZeroPointTerm.Sum(scaleZeros0, groupSums, cols / groupSize);
-        *result1 = Vector512.Sum(a1 + b1) - ZeroPointTerm.Sum(scaleZeros1, groupSums, cols / groupSize);
+        (*result0, *result1) = LaneSums.Of(ZeroPointTerm.SubtractFrom(a0 + b0, scaleZeros0, groupSums, cols / groupSize),
+            ZeroPointTerm.SubtractFrom(a1 + b1, scaleZeros1, groupSums, cols / groupSize));
     }
 }

@@ -29,7 +29,7 @@ internal static unsafe class SixteenBitDot
             acc0 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w + i)), Vector512.Load(x + i), acc0);
             acc1 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w + i + 16)), Vector512.Load(x + i + 16), acc1);
         }
-        float sum = Vector512.Sum(acc0 + acc1);
+        float sum = LaneSums.Of(acc0 + acc1);
         for (; i < n; i++) sum += TFormat.ToSingle(w[i]) * x[i];
         return sum;
     }
@@ -55,7 +55,7 @@ internal static unsafe class SixteenBitDot
                 a1 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w1 + i)), xa, a1);
                 b1 = Avx512F.FusedMultiplyAdd(TFormat.ToSingle(Vector256.Load(w1 + i + 16)), xb, b1);
             }
-            float sum0 = Vector512.Sum(a0 + b0), sum1 = Vector512.Sum(a1 + b1);
+            var (sum0, sum1) = LaneSums.Of(a0 + b0, a1 + b1);
             for (; i < n; i++)
             {
                 sum0 += TFormat.ToSingle(w0[i]) * x[i];

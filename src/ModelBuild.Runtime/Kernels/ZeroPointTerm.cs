@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,5 +24,25 @@ internal static unsafe class ZeroPointTerm
         }
         for (; g < groups; g++) sum += scaleZeros[g] * groupSums[g];
         return sum;
+    }
+
+    /// <summary>
+    /// <paramref name="lanes"/> less the term spread over its lanes, 16 groups per FMA and a masked load for the rest: the
+    /// AVX-512 kernels subtract it before their horizontal sum instead of summing it apart (a second reduction per row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SubtractFrom(Vector512<float> lanes, float* scaleZeros, float* groupSums, int groups)
+    {
+        int g = 0;
+        for (; g + 16 <= groups; g += 16)
+            lanes = Avx512F.FusedMultiplyAddNegated(Vector512.Load(scaleZeros + g), Vector512.Load(groupSums + g), lanes);
+        if (g < groups)
+        {
+            // Masked-off lanes load as zero and are never read, so a row's last groups may end anywhere.
+            var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(groups - g)).AsSingle();
+            lanes = Avx512F.FusedMultiplyAddNegated(Avx512F.MaskLoad(scaleZeros + g, mask, Vector512<float>.Zero),
+                Avx512F.MaskLoad(groupSums + g, mask, Vector512<float>.Zero), lanes);
+        }
+        return lanes;
     }
 }
