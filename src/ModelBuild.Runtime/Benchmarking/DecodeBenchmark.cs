@@ -61,7 +61,8 @@ public static class DecodeBenchmark
             double reading = memory.Measure(pool);
             (lowest, bandwidth) = (Math.Min(lowest, reading), Math.Max(bandwidth, reading));
         }
-        log?.Invoke($"memory read bandwidth ({threads} threads): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest");
+        log?.Invoke($"memory read bandwidth ({threads} threads): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest " +
+            $"(fastest pattern: one stream per thread {memory.BestByPattern.OneStream:F1}, two streams per thread {memory.BestByPattern.TwoStreams:F1} GB/s)");
         if (log is not null)
             unsafe
             {

@@ -19,6 +19,7 @@ public sealed unsafe class MemoryBandwidth : IParallelWork, IDisposable
     private readonly long _bytes;
     private readonly bool _owned;
     private int _streams = 1;
+    private readonly double[] _bestByStreams = new double[3];
     private ulong _fold;
     private readonly object _foldLock = new();
 
@@ -49,11 +50,15 @@ public sealed unsafe class MemoryBandwidth : IParallelWork, IDisposable
             {
                 long start = Stopwatch.GetTimestamp();
                 Read(pool, streams);
-                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                best = Math.Max(best, _bytes / seconds / 1e9);
+                double reading = _bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
+                best = Math.Max(best, reading);
+                _bestByStreams[streams] = Math.Max(_bestByStreams[streams], reading);
             }
         return best;
     }
+
+    /// <summary>The fastest reading so far of each pattern (one and two streams per thread), GB/s; 0 before any.</summary>
+    public (double OneStream, double TwoStreams) BestByPattern => (_bestByStreams[1], _bestByStreams[2]);
 
     /// <summary>Reads the whole buffer with one or two streams per thread; returns the XOR of all its 64-bit words.</summary>
     internal ulong Read(WorkerPool pool, int streams)
