@@ -49,9 +49,8 @@ public static class GptqQuantizer
         var zeroCols = empty(rows, groups);
         if (o.ActOrder) LoadGroups(scaleCols, zeroCols, scales, zeroPoints, rows, groups);
         // The loop's scalar operands, held for the whole scan (see TorchScalars for why none is implicit).
-        using var zero = 0.ToScalar();
+        var (zero, one) = (TorchScalars.Zero, TorchScalars.One);
         using var top = maxq.ToScalar();
-        var one = TorchScalars.One;
 
         for (int i1 = 0; i1 < cols; i1 += block)
         {
@@ -110,10 +109,9 @@ public static class GptqQuantizer
     {
         var W = weight.to(ScalarType.Float32).clone();
         var H = hessian.to(ScalarType.Float32).clone();
-        using var zero = 0.ToScalar();
-        var dead = H.diagonal().eq(zero);
+        var dead = H.diagonal().eq(TorchScalars.Zero);
         H.diagonal().masked_fill_(dead, TorchScalars.One);
-        W.masked_fill_(dead.unsqueeze(0), zero);
+        W.masked_fill_(dead.unsqueeze(0), TorchScalars.Zero);
         return (W, H);
     }
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using ModelBuild.Compression.Torch;
 using ModelBuild.Compression.Quantization;
 using static TorchSharp.torch;
@@ -22,8 +21,6 @@ public static class SparseGptPruner
         var (W, H) = GptqQuantizer.WorkingCopies(weight, hessian);
         var (U, dampUsed) = GptqQuantizer.UpperCholeskyOfInverse(H, damp);
         var mask = zeros(rows, cols, dtype: ScalarType.Bool);
-        // Explicit scalar operands (see TorchScalars for why none is implicit).
-        using var zero = 0.ToScalar();
 
         for (int i1 = 0; i1 < cols; i1 += blockSize)
         {
@@ -39,7 +36,7 @@ public static class SparseGptPruner
                 if (pattern.IsNM && i % pattern.M == 0)
                     mask1.narrow(1, i, pattern.M).copy_(PruneMask.Select(W1.narrow(1, i, pattern.M).square() / d2.narrow(1, i, pattern.M), pattern));
                 var w = W1.select(1, i);
-                var q = w.masked_fill(mask1.select(1, i), zero);
+                var q = w.masked_fill(mask1.select(1, i), TorchScalars.Zero); // a held Scalar (see TorchScalars)
                 var err = (w - q) / U1[i, i];
                 W1.narrow(1, i, count - i).sub_(err.unsqueeze(1) * U1[i].narrow(0, i, count - i).unsqueeze(0));
                 W1.select(1, i).copy_(q); // exact zeros, free of rounding in the update

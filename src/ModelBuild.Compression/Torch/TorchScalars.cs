@@ -8,11 +8,12 @@ namespace ModelBuild.Compression.Torch;
 /// <c>add</c> on tensors) into a temporary <see cref="Scalar"/> whose native handle it passes on without keeping the
 /// object alive, so a collection on another thread can finalize it while the native call still reads it (seen once in
 /// CI as "toFloat ... Scalar.h" from <c>Tensor.add</c>; dotnet/TorchSharp#1434). The compressor passes Scalars it
-/// holds: <see cref="One"/> is rooted for the process, the helpers below keep theirs in <c>using</c> variables, and
+/// holds: <see cref="Zero"/> and <see cref="One"/> are rooted for the process, the helpers below keep theirs in <c>using</c> variables, and
 /// loops hold their own.
 /// </summary>
 internal static class TorchScalars
 {
+    public static readonly Scalar Zero = 0.ToScalar();
     public static readonly Scalar One = 1.ToScalar();
 
     /// <summary>a + b.</summary>
