@@ -82,11 +82,12 @@ public sealed class Compressor(Action<string>? log = null)
                     // A pruned layer whose every four columns hold at most two non-zero weights stores only those (2:4 layout).
                     byte[]? sparseCodes = layer.Sparsity is not null && qm.Outliers is not { Count: > 0 } && Sparse24Layout.Supports(qm.Bits, qm.Cols, qm.GroupSize)
                         ? Sparse24Layout.TryPack(qm.Codes, qm.Zeros, qm.Rows, qm.Cols, qm.GroupSize) : null;
+                    // Codes, scales and zero points a tile of rows at a time, so decode reads each thread's rows as one stream.
+                    byte[] codes = sparseCodes ?? qm.PackCodes();
+                    var tiles = new RowTileLayout(codes.Length / qm.Rows, qm.Cols / qm.GroupSize);
                     var parts = new Dictionary<string, BlobRef>
                     {
-                        ["qweight"] = writer.AddBlob(sparseCodes ?? qm.PackCodes()),
-                        ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
-                        ["zeros"] = writer.AddBlob(qm.Zeros),
+                        ["tiles"] = writer.AddBlob(tiles.Interleave(codes, MemoryMarshal.AsBytes(qm.Scales.AsSpan()), qm.Zeros, qm.Rows)),
                     };
                     if (qm.Outliers is { Count: > 0 } o)
                     {
@@ -98,7 +99,7 @@ public sealed class Compressor(Action<string>? log = null)
                     writer.AddTensor(new TensorEntry
                     {
                         Name = name, Format = sparseCodes is null ? TensorLayout.GroupQuantized : TensorLayout.GroupQuantizedSparse24, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
-                        Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, Parts = parts,
+                        Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, RowTile = RowTileLayout.Rows, Parts = parts,
                     });
                 }
                 else
