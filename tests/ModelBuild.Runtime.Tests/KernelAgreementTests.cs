@@ -346,11 +346,7 @@ internal sealed unsafe class RandomQuantized : IDisposable
         return w;
     }
 
-    /// <summary>
-    /// A random matrix; with <paramref name="tiled"/> the same codes, scales and zero points (same seed, same values) are
-    /// stored a tile of rows at a time, as packs since format version 2 store them.
-    /// </summary>
-    public static RandomQuantized Create(int bits, int rows, int cols, int group, bool outliers, int seed, bool tiled = false)
+    public static RandomQuantized Create(int bits, int rows, int cols, int group, bool outliers, int seed)
     {
         var rng = new Random(seed);
         int groups = cols / group;
@@ -393,17 +389,7 @@ internal sealed unsafe class RandomQuantized : IDisposable
                 values[j] = (Half)(rng.NextDouble() * 4 - 2);
             }
         }
-        GroupQuantizedMatrix m;
-        if (tiled)
-        {
-            var layout = new Format.Pack.RowTileLayout(rowBytes, groups);
-            var interleaved = layout.Interleave(new ReadOnlySpan<byte>(q, rows * rowBytes), new ReadOnlySpan<byte>(scales, rows * groups * 2),
-                new ReadOnlySpan<byte>(zeros, rows * groups), rows);
-            var tiles = Alloc<byte>(interleaved.Length);
-            interleaved.CopyTo(new Span<byte>(tiles, interleaved.Length));
-            m = GroupQuantizedMatrix.Tiled(tiles, rows, cols, bits, group, rowStart, outlierCols, values);
-        }
-        else m = new GroupQuantizedMatrix(q, scales, zeros, rows, cols, bits, group, rowStart, outlierCols, values);
+        var m = new GroupQuantizedMatrix(q, scales, zeros, rows, cols, bits, group, rowStart, outlierCols, values);
         var result = new RandomQuantized { Matrix = m, Rows = rows, Cols = cols };
         result._blocks.AddRange(blocks);
         return result;

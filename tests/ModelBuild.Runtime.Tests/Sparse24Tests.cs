@@ -191,13 +191,11 @@ public unsafe class Sparse24Tests
         KernelAgreementTests.Run(m, Batch(x, tokens, cols), path);
 
     /// <summary>Random codes pruned 2:4 (pruned = the group's zero point), packed both ways in unmanaged memory.</summary>
-    internal sealed class SparsePair : IDisposable
+    private sealed class SparsePair : IDisposable
     {
         private readonly List<nint> _blocks = [];
         public GroupQuantizedMatrix Dense { get; private set; } = null!;
         public GroupQuantizedMatrix Sparse { get; private set; } = null!;
-        /// <summary>The 2:4 matrix stored a tile of rows at a time (format version 2).</summary>
-        public GroupQuantizedMatrix SparseTiled { get; private set; } = null!;
 
         public static SparsePair Create(int bits, int rows, int cols, int group, int seed)
         {
@@ -224,9 +222,6 @@ public unsafe class Sparse24Tests
             var s = (Half*)pair.Copy(MemoryMarshal.AsBytes(scales.AsSpan()).ToArray());
             pair.Dense = new GroupQuantizedMatrix(q, s, z, rows, cols, bits, group);
             pair.Sparse = GroupQuantizedMatrix.Sparse24(sq, s, z, rows, cols, bits, group);
-            var sparseCodes = Sparse24Layout.TryPack(codes, zeros, rows, cols, group)!;
-            var tiles = new RowTileLayout(Sparse24Layout.RowBytes(cols), groups).Interleave(sparseCodes, MemoryMarshal.AsBytes(scales.AsSpan()), zeros, rows);
-            pair.SparseTiled = GroupQuantizedMatrix.TiledSparse24(pair.Copy(tiles), rows, cols, bits, group);
             return pair;
         }
 

@@ -82,12 +82,11 @@ public sealed class Compressor(Action<string>? log = null)
                     // A pruned layer whose every four columns hold at most two non-zero weights stores only those (2:4 layout).
                     byte[]? sparseCodes = layer.Sparsity is not null && qm.Outliers is not { Count: > 0 } && Sparse24Layout.Supports(qm.Bits, qm.Cols, qm.GroupSize)
                         ? Sparse24Layout.TryPack(qm.Codes, qm.Zeros, qm.Rows, qm.Cols, qm.GroupSize) : null;
-                    // Codes, scales and zero points a tile of rows at a time, so decode reads each thread's rows as one stream.
-                    byte[] codes = sparseCodes ?? qm.PackCodes();
-                    var tiles = new RowTileLayout(codes.Length / qm.Rows, qm.Cols / qm.GroupSize);
                     var parts = new Dictionary<string, BlobRef>
                     {
-                        ["tiles"] = writer.AddBlob(tiles.Interleave(codes, MemoryMarshal.AsBytes(qm.Scales.AsSpan()), qm.Zeros, qm.Rows)),
+                        ["qweight"] = writer.AddBlob(sparseCodes ?? qm.PackCodes()),
+                        ["scales"] = writer.AddBlob(MemoryMarshal.AsBytes(qm.Scales.AsSpan())),
+                        ["zeros"] = writer.AddBlob(qm.Zeros),
                     };
                     if (qm.Outliers is { Count: > 0 } o)
                     {
@@ -99,7 +98,7 @@ public sealed class Compressor(Action<string>? log = null)
                     writer.AddTensor(new TensorEntry
                     {
                         Name = name, Format = sparseCodes is null ? TensorLayout.GroupQuantized : TensorLayout.GroupQuantizedSparse24, Shape = shape, Bits = qm.Bits, GroupSize = qm.GroupSize, Symmetric = qm.Symmetric,
-                        Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, RowTile = RowTileLayout.Rows, Parts = parts,
+                        Sparsity = layer.Sparsity, OutlierCount = qm.Outliers?.Count ?? 0, Parts = parts,
                     });
                 }
                 else

@@ -43,8 +43,8 @@ public readonly record struct PackHeader(int Version, long DataOffset, long Data
             BinaryPrimitives.ReadInt64LittleEndian(src[32..]),
             BinaryPrimitives.ReadInt64LittleEndian(src[40..]),
             BinaryPrimitives.ReadUInt64LittleEndian(src[48..]));
-        if (h.Version is < PackManifest.OldestReadableFormatVersion or > PackManifest.CurrentFormatVersion)
-            throw new PackFormatException(path, $"pack format version {h.Version} is not supported by this runtime (supports {PackManifest.OldestReadableFormatVersion} to {PackManifest.CurrentFormatVersion}); recompress the model with this ModelBuild version.");
+        if (h.Version != PackManifest.CurrentFormatVersion)
+            throw new PackFormatException(path, $"pack format version {h.Version} is not supported by this runtime (supports {PackManifest.CurrentFormatVersion}); recompress the model with this ModelBuild version.");
         // The layout is exact: data from byte 64, the manifest right after it, and nothing after the manifest.
         if (h.DataOffset != Size || h.DataLength < 0 || h.ManifestLength <= 0 || h.ManifestOffset != h.DataOffset + h.DataLength
             || h.ManifestOffset > fileLength || h.ManifestLength != fileLength - h.ManifestOffset)

@@ -11,8 +11,7 @@ public sealed record BlobRef(long Offset, long Length, string Hash);
 /// One logical tensor. Format "f32"/"f16"/"bf16": a single part "data". Format "gq" (group-quantized, <see cref="Bits"/>
 /// 4 or 8): parts "qweight" (row-major, little nibble first for 4-bit), "scales" (f16 [rows, groups]) and
 /// "zeros" (u8 [rows, groups]); weight = (q - zero) * scale. Format "gq24": the same parts, with "qweight" holding
-/// only two codes of every four columns and their positions (<see cref="Sparse24Layout"/>). With <see cref="RowTile"/>
-/// set, either format holds those three in one part "tiles" instead, a tile of rows at a time (<see cref="RowTileLayout"/>).
+/// only two codes of every four columns and their positions (<see cref="Sparse24Layout"/>).
 /// </summary>
 public sealed record TensorEntry
 {
@@ -26,16 +25,13 @@ public sealed record TensorEntry
     public string? Sparsity { get; init; }
     /// <summary>Number of f16 outliers stored beside the grid (parts outlier_rows, outlier_cols, outlier_values); 0 for none.</summary>
     public int OutlierCount { get; init; }
-    /// <summary>Rows per tile when codes, scales and zero points are stored a tile at a time (<see cref="RowTileLayout"/>); null for the row layout.</summary>
-    public int? RowTile { get; init; }
     public required Dictionary<string, BlobRef> Parts { get; init; }
 }
 
 /// <summary>What a pack says about itself: architecture, tokenizer, spec, provenance and tensors.</summary>
 public sealed record PackManifest
 {
-    /// <summary>Version 2 added row-tiled group-quantized tensors (<see cref="TensorEntry.RowTile"/>); version 1 packs still read.</summary>
-    public const int CurrentFormatVersion = 2, OldestReadableFormatVersion = 1;
+    public const int CurrentFormatVersion = 1;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required string ToolVersion { get; init; }

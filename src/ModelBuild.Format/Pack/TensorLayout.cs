@@ -100,8 +100,6 @@ public static class TensorLayout
     public static Dictionary<string, long> ExpectedPartLengths(TensorEntry t)
     {
         long count = t.Shape.Aggregate(1L, (a, b) => checked(a * b));
-        if (t.RowTile is not null && t.Format is not (GroupQuantized or GroupQuantizedSparse24))
-            throw new InvalidDataException($"only group-quantized tensors are stored in row tiles (format '{t.Format}' declares {t.RowTile}).");
         switch (t.Format)
         {
             case F32: return new() { ["data"] = count * 4 };
@@ -118,12 +116,8 @@ public static class TensorLayout
                 bool sparse = t.Format == GroupQuantizedSparse24;
                 if (sparse && (!Sparse24Layout.Supports(t.Bits, cols, t.GroupSize) || t.OutlierCount != 0))
                     throw new InvalidDataException($"2:4 packing needs 2-4 bits, groups of whole 128-column chunks and no outliers (got {t.Bits} bits, group {t.GroupSize}, {cols} columns).");
-                long groups = rows * (cols / t.GroupSize), rowBytes = sparse ? Sparse24Layout.RowBytes(cols) : PackedRowBytes(cols, t.Bits);
-                if (t.RowTile is { } tile && tile != RowTileLayout.Rows)
-                    throw new InvalidDataException($"row tiles of {tile} rows are not supported by this format version (only {RowTileLayout.Rows}).");
-                var parts = t.RowTile is null
-                    ? new Dictionary<string, long> { ["qweight"] = rows * rowBytes, ["scales"] = groups * 2, ["zeros"] = groups }
-                    : new Dictionary<string, long> { ["tiles"] = new RowTileLayout(rowBytes, cols / t.GroupSize).TotalBytes(rows) };
+                long groups = rows * (cols / t.GroupSize);
+                var parts = new Dictionary<string, long> { ["qweight"] = rows * (sparse ? Sparse24Layout.RowBytes(cols) : PackedRowBytes(cols, t.Bits)), ["scales"] = groups * 2, ["zeros"] = groups };
                 if (t.OutlierCount < 0 || t.OutlierCount > rows * cols) throw new InvalidDataException($"outlier count {t.OutlierCount} is impossible for a [{rows},{cols}] tensor.");
                 if (t.OutlierCount > 0)
                 {

@@ -69,10 +69,8 @@ public sealed class LlamaWeights
         {
             TensorLayout.GroupQuantized => GroupQuantized(pack, t, rows, cols),
             TensorLayout.F16Sparse24 => new Sparse24HalfMatrix(pack.PartPointer(t, "data"), rows, cols),
-            TensorLayout.GroupQuantizedSparse24 => t.RowTile is null
-                ? GroupQuantizedMatrix.Sparse24(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"), pack.PartPointer(t, "zeros"),
-                    rows, cols, t.Bits, t.GroupSize)
-                : GroupQuantizedMatrix.TiledSparse24(pack.PartPointer(t, "tiles"), rows, cols, t.Bits, t.GroupSize),
+            TensorLayout.GroupQuantizedSparse24 => GroupQuantizedMatrix.Sparse24(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"),
+                pack.PartPointer(t, "zeros"), rows, cols, t.Bits, t.GroupSize),
             _ => throw new PackFormatException(pack.Path, $"tensor '{name}' has format '{t.Format}', which this runtime cannot run."),
         };
     }
@@ -88,10 +86,8 @@ public sealed class LlamaWeights
             values = (Half*)pack.PartPointer(t, "outlier_values");
             GroupQuantizedMatrix.ValidateOutliers(rowStart, columns, rows, cols, t.OutlierCount, t.Name, pack.Path);
         }
-        return t.RowTile is null
-            ? new GroupQuantizedMatrix(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"), pack.PartPointer(t, "zeros"),
-                rows, cols, t.Bits, t.GroupSize, rowStart, columns, values)
-            : GroupQuantizedMatrix.Tiled(pack.PartPointer(t, "tiles"), rows, cols, t.Bits, t.GroupSize, rowStart, columns, values);
+        return new GroupQuantizedMatrix(pack.PartPointer(t, "qweight"), (Half*)pack.PartPointer(t, "scales"), pack.PartPointer(t, "zeros"),
+            rows, cols, t.Bits, t.GroupSize, rowStart, columns, values);
     }
 
     private static float[] Vector(PackReader pack, string name, int length)

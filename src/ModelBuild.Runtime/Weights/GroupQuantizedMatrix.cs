@@ -20,12 +20,10 @@ namespace ModelBuild.Runtime.Weights;
 public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize,
     int* outlierRowStart = null, int* outlierCols = null, Half* outlierValues = null, bool sparse24 = false) : IWeightMatrix
 {
-    private const int RowTile = RowTileLayout.Rows, TokenTile = 64;
+    private const int RowTile = 16, TokenTile = 64;
 
     private readonly int _groups = cols / groupSize;
     private readonly long _rowBytes = sparse24 ? Sparse24Layout.RowBytes(cols) : TensorLayout.PackedRowBytes(cols, bits);
-    private QuantizedRowAddresses At { get; init; } = QuantizedRowAddresses.RowMajor(qweight, scales, zeros,
-        sparse24 ? Sparse24Layout.RowBytes(cols) : TensorLayout.PackedRowBytes(cols, bits), cols / groupSize);
     // A 2:4 matrix's codes expand to 4-bit slots (ExpandToDense, HostCopies).
     private readonly int _container = sparse24 ? 4 : TensorLayout.ContainerBits(bits, cols);
     // Keeps the memory a matrix made by ExpandToDense points into alive (a pinned array, never moved).
@@ -34,34 +32,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     /// <summary>A 2:4-packed matrix (format "gq24"); it has no outliers.</summary>
     public static GroupQuantizedMatrix Sparse24(byte* qweight, Half* scales, byte* zeros, int rows, int cols, int bits, int groupSize)
     {
-        CheckSparse24(bits, cols, groupSize);
-        return new GroupQuantizedMatrix(qweight, scales, zeros, rows, cols, bits, groupSize, sparse24: true);
-    }
-
-    private static void CheckSparse24(int bits, int cols, int groupSize)
-    {
         if (!Sparse24Layout.Supports(bits, cols, groupSize)) throw new ArgumentException($"2:4 packing needs 2-4 bits and groups of whole 128-column chunks (got {bits} bits, group {groupSize}, {cols} columns).");
-    }
-
-    /// <summary>
-    /// A matrix stored a tile of rows at a time (part "tiles", <see cref="RowTileLayout"/>): codes, scales and zero points
-    /// of 16 rows together, so decode streams each thread's rows from one place.
-    /// </summary>
-    public static GroupQuantizedMatrix Tiled(byte* tiles, int rows, int cols, int bits, int groupSize, int* outlierRowStart = null, int* outlierCols = null,
-        Half* outlierValues = null) =>
-        new(null, null, null, rows, cols, bits, groupSize, outlierRowStart, outlierCols, outlierValues)
-        {
-            At = QuantizedRowAddresses.Tiled(tiles, TensorLayout.PackedRowBytes(cols, bits), cols / groupSize),
-        };
-
-    /// <summary>A 2:4-packed matrix stored a tile of rows at a time (format "gq24" with part "tiles").</summary>
-    public static GroupQuantizedMatrix TiledSparse24(byte* tiles, int rows, int cols, int bits, int groupSize)
-    {
-        CheckSparse24(bits, cols, groupSize);
-        return new(null, null, null, rows, cols, bits, groupSize, sparse24: true)
-        {
-            At = QuantizedRowAddresses.Tiled(tiles, Sparse24Layout.RowBytes(cols), cols / groupSize),
-        };
+        return new GroupQuantizedMatrix(qweight, scales, zeros, rows, cols, bits, groupSize, sparse24: true);
     }
 
     public bool IsSparse24 => sparse24;
@@ -85,8 +57,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             Parallel.For(0, rows, r => ExpandSparseRow(r, d + r * denseRowBytes));
         }
         // 2-bit codes fit 4-bit slots unchanged, so the dense matrix declares 4 bits (its kernels read slots, not bits).
-        byte* expanded = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref codes[0]);
-        return new GroupQuantizedMatrix(expanded, null, null, rows, cols, 4, groupSize) { OwnedCodes = codes, At = At.WithRowMajorCodes(expanded, denseRowBytes) };
+        return new GroupQuantizedMatrix((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref codes[0]), scales, zeros, rows, cols, 4, groupSize) { OwnedCodes = codes };
     }
 
     public int Rows => rows;
@@ -104,13 +75,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             DequantizeSparseRow(row, dst);
             return;
         }
-        byte* q = At.Codes(row);
-        Half* rowScales = At.Scales(row);
-        byte* rowZeros = At.Zeros(row);
+        byte* q = qweight + row * _rowBytes;
         for (int g = 0; g < _groups; g++)
         {
-            float scale = (float)rowScales[g];
-            float zero = rowZeros[g];
+            float scale = (float)scales[(long)row * _groups + g];
+            float zero = zeros[(long)row * _groups + g];
             int start = g * groupSize;
             for (int c = start; c < start + groupSize; c++) dst[c] = (Code(q, c) - zero) * scale;
         }
@@ -122,15 +91,13 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     private void DequantizeSparseRow(int row, Span<float> dst)
     {
         dst[..cols].Clear();
-        byte* q = At.Codes(row);
-        Half* rowScales = At.Scales(row);
-        byte* rowZeros = At.Zeros(row);
+        byte* q = qweight + row * _rowBytes;
         for (int chunk = 0; chunk < cols / Sparse24Layout.ChunkColumns; chunk++, q += Sparse24Layout.ChunkBytes)
             for (int k = 0; k < 64; k++)
             {
                 var (code, column) = StoredCode(q, k);
-                int c = chunk * Sparse24Layout.ChunkColumns + column, g = c / groupSize;
-                dst[c] += (code - rowZeros[g]) * (float)rowScales[g];
+                int c = chunk * Sparse24Layout.ChunkColumns + column, g = (int)((long)row * _groups + c / groupSize);
+                dst[c] += (code - zeros[g]) * (float)scales[g];
             }
     }
 
@@ -145,7 +112,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     /// <summary>Writes a 2:4 row's codes as 4-bit slots (cols/2 bytes): per quad, the zero point in all four nibbles, then the two stored codes in theirs.</summary>
     private void ExpandSparseRow(int row, byte* dst)
     {
-        byte* q = At.Codes(row), rowZeros = At.Zeros(row);
+        byte* q = qweight + row * _rowBytes;
         for (int chunk = 0; chunk < cols / Sparse24Layout.ChunkColumns; chunk++, q += Sparse24Layout.ChunkBytes)
             for (int quad = 0; quad < Sparse24Layout.ChunkColumns / 4; quad++)
             {
@@ -153,7 +120,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                 var (code0, column0) = StoredCode(q, 2 * quad);
                 var (code1, column1) = StoredCode(q, 2 * quad + 1);
                 int shift0 = 4 * (column0 & 3), shift1 = 4 * (column1 & 3);
-                int nibbles = rowZeros[c0 / groupSize] * 0x1111 & ~(0xF << shift0) & ~(0xF << shift1);
+                int nibbles = zeros[(long)row * _groups + c0 / groupSize] * 0x1111 & ~(0xF << shift0) & ~(0xF << shift1);
                 *(ushort*)(dst + c0 / 2) = (ushort)(nibbles | code0 << shift0 | code1 << shift1);
             }
     }
@@ -234,24 +201,16 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                 // rows in alternation, tile by tile and row by row, streaming from two places at once (int4 decode 3.7 %
                 // faster than one stream, 20 of 24 paired rounds; three streams were no faster). Prefill keeps one.
                 int secondHalf = SecondStream(rowStart, rowEnd, t1 - t0);
-                // Steps end at the pack's 16-row tiles, whose rows are contiguous in every part; a range that starts
-                // mid-tile (a product after one whose rows are not whole tiles) begins with a shorter step. The second
-                // stream starts a whole number of tiles after the first, so its steps line up with tiles too.
-                for (int r0 = rowStart, tileRows; r0 < secondHalf; r0 += tileRows)
+                for (int r0 = rowStart; r0 < secondHalf; r0 += RowTile)
                 {
-                    tileRows = QuantizedRowAddresses.RunEnd(r0, secondHalf) - r0;
-                    int pairedRow = secondHalf + (r0 - rowStart), pairedRows = Math.Clamp(rowEnd - pairedRow, 0, tileRows);
+                    int tileRows = Math.Min(secondHalf, r0 + RowTile) - r0, pairedRow = secondHalf + (r0 - rowStart);
+                    int pairedRows = Math.Clamp(rowEnd - pairedRow, 0, RowTile);
                     ConvertTileScales(r0, tileRows, tileScales, tileScaleZeros);
                     ConvertTileScales(pairedRow, pairedRows, tileScales + tileGroups, tileScaleZeros + tileGroups);
                     // The hardware prefetcher does little here (decode without software prefetch runs at 0.67×), so
-                    // the next tiles' scales and zero points are fetched while this one's codes stream by. In the tiled
-                    // layout they sit right before the next tile's codes, where the kernels' prefetch already reaches
-                    // (prefetching them again as well cost a tenth of decode's speed).
-                    if (!At.IsTiled)
-                    {
-                        PrefetchTileScales(r0 + tileRows, secondHalf);
-                        PrefetchTileScales(pairedRow + tileRows, rowEnd);
-                    }
+                    // the next tiles' scales and zero points are fetched while this one's codes stream by.
+                    PrefetchTileScales(r0 + RowTile, secondHalf);
+                    PrefetchTileScales(pairedRow + RowTile, rowEnd);
                     // Four tokens at a time across all the tile's rows, so the tile's codes and those tokens' activations
                     // both stay in L1. (Row by row, each row re-read the whole token tile's activations and lane scales,
                     // 192 KB at 64 tokens × 2048 columns, from L2.)
@@ -261,11 +220,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             for (int i = 0; i < tileRows; i++)
                             {
                                 int r = r0 + i;
-                                byte* q = At.Codes(r);
+                                byte* q = qweight + r * _rowBytes;
                                 float* rowScales = tileScales + i * _groups;
                                 if (sparseKernel)
                                 {
-                                    Int4Sparse24Dot.Avx512Tokens4(q, rowScales, At.Zeros(r), cols, groupSize, codes + (long)t * cols, cols,
+                                    Int4Sparse24Dot.Avx512Tokens4(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)t * cols, cols,
                                         activationScales + t * activationScaleStride, activationScaleStride, four);
                                     for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = four[k];
                                     continue;
@@ -280,12 +239,12 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         // Decode: all the tile's row pairs in one call, so the per-row work stays inside the kernel's loop
                         // (a 2:4 matrix has its own two-row kernel and no outliers).
                         first = Math.Min(tileRows, pairedRows);
-                        byte* q0 = At.Codes(r0), q1 = At.Codes(pairedRow);
+                        byte* q0 = qweight + r0 * _rowBytes, q1 = qweight + pairedRow * _rowBytes;
                         sbyte* xt = codes + (long)t * cols;
                         float* yt = y + (long)t * yStride, xScales = activationScales + t * activationScaleStride;
                         if (sparseKernel)
-                            Int4Sparse24Dot.Avx512Rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, At.Zeros(r0),
-                                At.Zeros(pairedRow), cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
+                            Int4Sparse24Dot.Avx512Rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, zeros + (long)r0 * _groups,
+                                zeros + (long)pairedRow * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
                         else
                             rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, tileScaleZeros, tileScaleZeros + tileGroups,
                                 groupSums + (t - t0) * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
@@ -296,7 +255,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         {
                             // Both streams' rows in one call: the activations are loaded once for the two.
                             int r = r0 + i, rp = pairedRow + i;
-                            byte* q = At.Codes(r), qp = At.Codes(rp);
+                            byte* q = qweight + r * _rowBytes, qp = qweight + rp * _rowBytes;
                             float* rowScales = tileScales + i * _groups, pairedScales = rowScales + tileGroups;
                             float* rowScaleZeros = tileScaleZeros + i * _groups, pairedScaleZeros = rowScaleZeros + tileGroups;
                             for (int u = t; u < t1; u++)
@@ -311,11 +270,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         for (int half = 0; half < (i < pairedRows ? 2 : 1); half++)
                         {
                             int r = (half == 0 ? r0 : pairedRow) + i;
-                            byte* q = At.Codes(r);
+                            byte* q = qweight + r * _rowBytes;
                             float* rowScales = tileScales + half * tileGroups + i * _groups, rowScaleZeros = tileScaleZeros + half * tileGroups + i * _groups;
                             for (int u = t; u < t1; u++)
                                 y[(long)u * yStride + r] = sparseKernel
-                                    ? Int4Sparse24Dot.Avx512(q, rowScales, At.Zeros(r), cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
+                                    ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
                                     : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
                                         codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
                         }
@@ -351,27 +310,23 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     private long PrefetchRows(int firstRow, int count)
     {
         if (count <= 0) return 0;
-        for (int r = firstRow, end = firstRow + count, n; r < end; r += n)
-        {
-            n = QuantizedRowAddresses.RunEnd(r, end) - r;
-            StreamPrefetch.Range(At.Codes(r), n * _rowBytes);
-            PrefetchScales(r, n);
-        }
+        StreamPrefetch.Range(qweight + firstRow * _rowBytes, count * _rowBytes);
+        PrefetchScales(firstRow, count);
         return count * (_rowBytes + 3L * _groups);
     }
 
     /// <summary>Prefetches the scales and zero points of the tile at <paramref name="firstRow"/>, up to row <paramref name="end"/>.</summary>
     private void PrefetchTileScales(int firstRow, int end)
     {
-        if (firstRow < end) PrefetchScales(firstRow, QuantizedRowAddresses.RunEnd(firstRow, end) - firstRow);
+        if (firstRow < end) PrefetchScales(firstRow, Math.Min(RowTile, end - firstRow));
     }
 
-    /// <summary>Prefetches the scales and zero points of <paramref name="count"/> rows of one tile from <paramref name="firstRow"/>.</summary>
+    /// <summary>Prefetches the scales and zero points of <paramref name="count"/> rows from <paramref name="firstRow"/>.</summary>
     private void PrefetchScales(int firstRow, int count)
     {
         long n = (long)count * _groups;
-        StreamPrefetch.Range((byte*)At.Scales(firstRow), n * 2);
-        StreamPrefetch.Range(At.Zeros(firstRow), n);
+        StreamPrefetch.Range((byte*)(scales + (long)firstRow * _groups), n * 2);
+        StreamPrefetch.Range(zeros + (long)firstRow * _groups, n);
     }
 
     /// <summary>
@@ -381,8 +336,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
     private void ConvertTileScales(int firstRow, int tileRows, float* tileScales, float* tileScaleZeros)
     {
         int n = tileRows * _groups;
-        Half* tileHalves = At.Scales(firstRow);
-        byte* tileZeros = At.Zeros(firstRow);
+        Half* tileHalves = scales + (long)firstRow * _groups;
+        byte* tileZeros = zeros + (long)firstRow * _groups;
         HalfToSingle.Convert(tileHalves, tileScales, n);
         int i = 0;
         if (Avx512F.IsSupported)
@@ -404,7 +359,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         for (int j = outlierRowStart[r]; j < outlierRowStart[r + 1]; j++)
         {
             int c = outlierCols[j], g = c / groupSize;
-            float grid = (Code(q, c) - At.Zeros(r)[g]) * rowScales[g];
+            float grid = (Code(q, c) - zeros[(long)r * _groups + g]) * rowScales[g];
             sum += ((float)outlierValues[j] - grid) * x[c];
         }
         return sum;
@@ -421,20 +376,13 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
             codes = new byte[checked(rows * (long)cols / 2)];
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++)
-                    codes[(long)r * cols / 2 + c / 2] |= (byte)(Code(At.Codes(r), c) << 4 * (c & 1));
+                    codes[(long)r * cols / 2 + c / 2] |= (byte)(Code(qweight + r * _rowBytes, c) << 4 * (c & 1));
         }
-        else
-        {
-            codes = new byte[checked(rows * _rowBytes)];
-            for (int r = 0; r < rows; r++) new ReadOnlySpan<byte>(At.Codes(r), (int)_rowBytes).CopyTo(codes.AsSpan((int)(r * _rowBytes)));
-        }
+        else codes = new ReadOnlySpan<byte>(qweight, checked((int)(rows * _rowBytes))).ToArray();
         var scaleCopy = new float[groupCount];
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(scales, (int)groupCount), scaleCopy);
         var zeroCopy = new float[groupCount];
-        for (int r = 0; r < rows; r++)
-        {
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(At.Scales(r), _groups), scaleCopy.AsSpan(r * _groups, _groups));
-            TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(At.Zeros(r), _groups), zeroCopy.AsSpan(r * _groups, _groups));
-        }
+        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(zeros, (int)groupCount), zeroCopy);
         if (outlierRowStart == null) return (codes, scaleCopy, zeroCopy, [0], [0], [0f]);
         int count = outlierRowStart[rows];
         var values = new float[count];
