@@ -16,7 +16,8 @@ public static unsafe class LargePages
     private const long SmallPack = 64L << 20;
 
     /// <summary>
-    /// Of the mapping's resident bytes, the share mapped with 2 MB pages (FilePmdMapped ÷ Rss in /proc/self/smaps);
+    /// Of the mapping's resident bytes, the share mapped with 2 MB pages ((FilePmdMapped + AnonHugePages) ÷ Rss in
+    /// /proc/self/smaps: a file's or anonymous memory's);
     /// null off Linux, when the mapping is not found or when less than half of <paramref name="length"/> is resident.
     /// </summary>
     public static double? MappedShare(byte* start, long length)
@@ -31,7 +32,7 @@ public static unsafe class LargePages
     public static double? MappedShare(IEnumerable<string> smaps, ulong address, long length)
     {
         bool inside = false;
-        long rss = -1, pmd = -1;
+        long rss = -1, pmd = -1, anon = 0;
         foreach (var line in smaps)
         {
             if (Range(line) is var (from, to))
@@ -43,9 +44,10 @@ public static unsafe class LargePages
             if (!inside) continue;
             if (line.StartsWith("Rss:", StringComparison.Ordinal)) rss = Kilobytes(line);
             else if (line.StartsWith("FilePmdMapped:", StringComparison.Ordinal)) pmd = Kilobytes(line);
+            else if (line.StartsWith("AnonHugePages:", StringComparison.Ordinal)) anon = Math.Max(0, Kilobytes(line));
         }
         if (rss < 0 || pmd < 0 || rss * 1024 < length / 2) return null;
-        return (double)pmd / rss;
+        return (double)(pmd + anon) / rss;
     }
 
     /// <summary>A mapping's header line ("7f..-7f.. r--s ...") as its address range; null for attribute lines.</summary>
