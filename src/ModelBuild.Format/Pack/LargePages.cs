@@ -66,8 +66,11 @@ public static unsafe class LargePages
         return parts.Length >= 2 && long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb) ? kb : -1;
     }
 
-    /// <summary>Whether a pack whose mapping has this share on 2 MB pages is worth reading again: big enough to matter, mostly on 4 KB pages.</summary>
-    public static bool WorthRereading(double? share, long length) => share is < 0.5 && length >= SmallPack;
+    /// <summary>Whether a pack whose mapping has this share on 2 MB pages is worth reading again: big enough to matter, and not nearly all on 2 MB pages.</summary>
+    public static bool WorthRereading(double? share, long length) => share is < MinimumShare && length >= SmallPack;
+
+    // A pack read back with 2 MB pages advised has 99 % of them; one at 79 % decoded 1.096× slower than at 99 %.
+    private const double MinimumShare = 0.9;
 
     /// <summary>Asks the kernel to back the mapping's future page faults with 2 MB pages where it can (best effort).</summary>
     public static void Advise(byte* start, long length)
