@@ -84,17 +84,28 @@ public static unsafe class LargePages
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
-    /// <summary>Drops the file's clean cached pages (pages still mapped or dirty stay), so the next mapping reads it again.</summary>
+    /// <summary>
+    /// Drops the file's cached pages (pages still mapped stay), so the next mapping reads it again. A just-copied file's
+    /// pages are dirty until written back, and dirty pages are not dropped: they are written out first.
+    /// </summary>
     public static void DropCachedPages(string path)
     {
         if (!OperatingSystem.IsLinux()) return;
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        try { _ = Fadvise((int)handle.DangerousGetHandle(), 0, 0, FadviseDontNeed); }
+        int fd = (int)handle.DangerousGetHandle();
+        try
+        {
+            _ = Fdatasync(fd);
+            _ = Fadvise(fd, 0, 0, FadviseDontNeed);
+        }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
     [DllImport("libc", EntryPoint = "madvise")]
     private static extern int Madvise(void* start, nuint length, int advice);
+
+    [DllImport("libc", EntryPoint = "fdatasync")]
+    private static extern int Fdatasync(int fd);
 
     [DllImport("libc", EntryPoint = "posix_fadvise")]
     private static extern int Fadvise(int fd, long offset, long length, int advice);
