@@ -63,10 +63,10 @@ public sealed unsafe class MemoryBandwidth : IParallelWork, IDisposable
     /// <summary>The fastest reading so far of each pattern (one and two streams per thread), GB/s; 0 before any.</summary>
     public (double OneStream, double TwoStreams) BestByPattern => (_bestByStreams[1], _bestByStreams[2]);
 
-    /// <summary>Reads the whole buffer with one or two streams per thread; returns the XOR of all its 64-bit words.</summary>
     /// <summary>The region the probe reads.</summary>
     internal byte* Buffer => _buffer;
 
+    /// <summary>Reads the whole buffer with one or two streams per thread; returns the XOR of all its 64-bit words.</summary>
     internal ulong Read(WorkerPool pool, int streams)
     {
         _streams = streams;
