@@ -7,9 +7,7 @@ namespace ModelBuild.Runtime.Kernels;
 /// The input rows of one matrix multiply ([Tokens, Cols] floats), plus an int8 copy made on first use by a
 /// SIMD kernel: per block of 32 values a scale (max|x| / 127) and the rounded codes. The int4 kernels read the
 /// codes in "nibble order": within each 128-column chunk, the 64 even columns first, then the 64 odd ones,
-/// matching how two 4-bit weights share a byte (low nibble = even column). The 2:4 kernel reads them in "half-block
-/// order": per 128-column chunk the first 16 columns of each 32-block, then the second 16 of each, so that every
-/// 128-bit lane of a register holds the columns one lane of gathered activations draws from.
+/// matching how two 4-bit weights share a byte (low nibble = even column). The 2:4 kernel gathers from the natural order.
 /// </summary>
 public sealed class ActivationBatch
 {
@@ -23,7 +21,6 @@ public sealed class ActivationBatch
     public float[] Values { get; }
     public AlignedBuffer<sbyte> Codes { get; }
     public AlignedBuffer<sbyte> NibbleOrderCodes { get; }
-    public AlignedBuffer<sbyte> HalfBlockOrderCodes { get; }
     /// <summary>Per token and 32-block: the code scale.</summary>
     public AlignedBuffer<float> BlockScales { get; }
     /// <summary>Per token and 32-block: the sum of the block's dequantized values (for zero-point terms).</summary>
@@ -39,7 +36,6 @@ public sealed class ActivationBatch
         bool blocked = cols % BlockSize == 0;
         Codes = new(blocked ? maxTokens * cols : 0);
         NibbleOrderCodes = new(cols % 128 == 0 ? maxTokens * cols : 0);
-        HalfBlockOrderCodes = new(cols % 128 == 0 ? maxTokens * cols : 0);
         BlockScales = new(blocked ? maxTokens * cols / BlockSize : 0);
         BlockSums = new(BlockScales.Length);
         NibbleLaneScales = new(cols % 128 == 0 ? maxTokens * cols / 8 : 0);
@@ -94,9 +90,6 @@ public sealed class ActivationBatch
                     NibbleOrderCodes[row + chunk + k] = Codes[row + chunk + 2 * k];
                     NibbleOrderCodes[row + chunk + 64 + k] = Codes[row + chunk + 2 * k + 1];
                 }
-                // Byte 64h + 16l + i holds column 32l + 16h + i.
-                for (int i = 0; i < 128; i++)
-                    HalfBlockOrderCodes[row + chunk + i] = Codes[row + chunk + 32 * ((i >> 4) & 3) + 16 * (i >> 6) + (i & 15)];
                 // Lane j of a 128-column chunk covers columns 8j .. 8j+7, all inside block (8j)/32.
                 for (int lane = 0; lane < 16; lane++)
                     NibbleLaneScales[t * (Cols / 8) + chunk / 8 + lane] = BlockScales[t * blocks + (chunk + 8 * lane) / BlockSize];
@@ -112,7 +105,7 @@ public sealed class ActivationBatch
     {
         // Per 16 codes: the 8 even columns, then the 8 odd ones.
         var evenThenOdd = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer, halfBlock = HalfBlockOrderCodes.Pointer;
+        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer;
         float* blockScales = BlockScales.Pointer, laneScales = NibbleLaneScales.Pointer;
         for (int t = 0; t < Tokens; t++)
             for (int chunk = 0; chunk < Cols; chunk += 128)
@@ -127,9 +120,6 @@ public sealed class ActivationBatch
                     var b = Ssse3.Shuffle(second, evenThenOdd).AsUInt64();
                     Sse2.UnpackLow(a, b).Store((ulong*)(nibble + at + 16 * k));
                     Sse2.UnpackHigh(a, b).Store((ulong*)(nibble + at + 64 + 16 * k));
-                    // Half-block order: the first 16 columns of block k at 16k, its second 16 at 64 + 16k.
-                    first.Store((byte*)halfBlock + at + 16 * k);
-                    second.Store((byte*)halfBlock + at + 64 + 16 * k);
                     // Lanes 4k .. 4k+3 cover columns 32k .. 32k+31 in nibble order: block k's scale.
                     Vector128.Create(blockScales[t * blocks + chunk / BlockSize + k]).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
                 }
@@ -137,7 +127,7 @@ public sealed class ActivationBatch
     }
 
     /// <summary>
-    /// Quantization and all three orders in one pass, 128 columns at a time with AVX-512: decode runs this before every
+    /// Quantization and both orders in one pass, 128 columns at a time with AVX-512: decode runs this before every
     /// product on one thread while the other waits (block by block through spans it was about 2 % of decode). The same
     /// arithmetic as <see cref="QuantizeBlock"/>, so the same codes, scales and sums.
     /// </summary>
@@ -145,7 +135,7 @@ public sealed class ActivationBatch
     {
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var odds = evens + Vector512<int>.One;
-        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer, halfBlock = HalfBlockOrderCodes.Pointer;
+        sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer;
         float* blockScales = BlockScales.Pointer, blockSums = BlockSums.Pointer, laneScales = NibbleLaneScales.Pointer;
         fixed (float* values = Values)
             for (int t = 0; t < Tokens; t++)
@@ -172,9 +162,6 @@ public sealed class ActivationBatch
                         // Nibble order: the block's 16 even columns at 16k, its 16 odd ones at 64 + 16k.
                         Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, evens, q1)).Store(nibble + at + 16 * k);
                         Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, odds, q1)).Store(nibble + at + 64 + 16 * k);
-                        // Half-block order: the block's first 16 columns at 16k, its second 16 at 64 + 16k.
-                        low.Store(halfBlock + at + 16 * k);
-                        high.Store(halfBlock + at + 64 + 16 * k);
                         Vector128.Create(scale).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
                     }
                 }

@@ -25,7 +25,7 @@ internal static unsafe class Sparse24Columns
     /// <summary>The first column of kept value k's quad.</summary>
     private static readonly Vector512<byte> QuadStarts = Table(k => 4 * (k / 2));
 
-    internal static Vector512<byte> Table(Func<int, int> value)
+    private static Vector512<byte> Table(Func<int, int> value)
     {
         var bytes = new byte[64];
         for (int k = 0; k < 64; k++) bytes[k] = (byte)value(k);

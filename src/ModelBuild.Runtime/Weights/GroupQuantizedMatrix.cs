@@ -153,9 +153,9 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScaleZeros = stackalloc float[2 * tileGroups];
         float* four = stackalloc float[4], two = stackalloc float[2];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
-        // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, 8-bit ones in natural
-        // order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
-        sbyte* codes = sparseKernel ? x.HalfBlockOrderCodes.Pointer : _container <= 4 ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
+        // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, the 2:4 kernel in natural
+        // order with the same lane scales, 8-bit ones in natural order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
+        sbyte* codes = _container <= 4 && !sparseKernel ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
         delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
