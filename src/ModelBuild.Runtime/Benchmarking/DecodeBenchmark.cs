@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using ModelBuild.Runtime.Threading;
 
 namespace ModelBuild.Runtime.Benchmarking;
@@ -88,16 +89,11 @@ public static class DecodeBenchmark
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < tokens; i++)
         {
-            next[0] = ArgMax(logits);
+            // Greedy, as the sampler picks at temperature 0, with the same vectorized search (over 32000 logits 10 µs a
+            // token against 19 for a scalar loop: serial work the worker waits through).
+            next[0] = TensorPrimitives.IndexOfMax(logits);
             session.Forward(next, logits);
         }
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 }
