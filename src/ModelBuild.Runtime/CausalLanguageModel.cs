@@ -126,6 +126,10 @@ public sealed class CausalLanguageModel : IDisposable
     /// <summary>A forward pass with its own KV cache, for callers that drive decoding token by token.</summary>
     public LlamaForward CreateSession(int? maxPositions = null, Threading.WorkerPool? pool = null) => new(Config, _weights, maxPositions, KernelPath, pool);
 
+    /// <summary>As <see cref="CreateSession(int?, Threading.WorkerPool?)"/>, the KV cache starting at <paramref name="initialCapacity"/> positions.</summary>
+    internal LlamaForward CreateSession(int? maxPositions, Threading.WorkerPool? pool, int initialCapacity) =>
+        new(Config, _weights, maxPositions, KernelPath, pool, initialCapacity);
+
     /// <summary>Bytes of packed weights one decoded token reads: every matrix once, plus one embedding row.</summary>
     public long WeightBytesPerToken => _weights.BytesPerToken;
 

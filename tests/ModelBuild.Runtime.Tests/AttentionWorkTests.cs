@@ -47,6 +47,73 @@ public class AttentionWorkTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void A_cache_that_grows_as_positions_arrive_gives_the_same_attention(int tokensPerStep)
+    {
+        var rng = new Random(40 + tokensPerStep);
+        int kvDim = KvHeads * HeadDim, qDim = Heads * HeadDim;
+        var keys = RandomRows(rng, MaxPositions, kvDim);
+        var values = RandomRows(rng, MaxPositions, kvDim);
+        var queries = RandomRows(rng, MaxPositions, qDim);
+        var whole = new AttentionWork(Heads, KvHeads, HeadDim, MaxPositions);
+        var growing = new AttentionWork(Heads, KvHeads, HeadDim, 1);
+        float[][] wholeKeys = [new float[whole.CacheLength]], wholeValues = [new float[whole.CacheLength]];
+        float[][] growingKeys = [new float[growing.CacheLength]], growingValues = [new float[growing.CacheLength]];
+        Assert.Equal(AttentionWork.BlockPositions, growing.Capacity);
+        using var pool = new WorkerPool(2);
+        for (int start = 0; start < MaxPositions; start += tokensPerStep)
+        {
+            int n = Math.Min(tokensPerStep, MaxPositions - start);
+            growing.Grow(growingKeys, growingValues, start, start + n);
+            Assert.True(growing.Capacity >= start + n);
+            Assert.Equal(growing.CacheLength, growingKeys[0].Length);
+            var outputs = new List<float[]>();
+            foreach (var (work, keyCache, valueCache) in new[] { (whole, wholeKeys[0], wholeValues[0]), (growing, growingKeys[0], growingValues[0]) })
+            {
+                work.StoreKeys(keys.AsSpan(start * kvDim, n * kvDim), keyCache, start, n);
+                work.StoreValues(values.AsSpan(start * kvDim, n * kvDim), valueCache, start, n);
+                var output = new float[n * qDim];
+                work.Run(pool, queries.AsSpan(start * qDim, n * qDim).ToArray(), keyCache, valueCache, output, start, n);
+                outputs.Add(output);
+            }
+            Assert.Equal(outputs[0], outputs[1]); // bit for bit: the same positions in the same order
+        }
+    }
+
+    [Fact]
+    public void Growing_moves_every_stored_key_and_value_to_its_new_index()
+    {
+        var work = new AttentionWork(Heads, KvHeads, HeadDim, 20);
+        float[][] keys = [new float[work.CacheLength], new float[work.CacheLength]], values = [new float[work.CacheLength], new float[work.CacheLength]];
+        const int stored = 27;
+        float Mark(int layer, int kv, int d, int p, int which) => 1 + which + 10 * layer + 100 * kv + 1000 * d + 100_000 * p;
+        for (int layer = 0; layer < 2; layer++)
+            for (int kv = 0; kv < KvHeads; kv++)
+                for (int d = 0; d < HeadDim; d++)
+                    for (int p = 0; p < stored; p++)
+                    {
+                        keys[layer][work.KeyIndex(kv, d, p)] = Mark(layer, kv, d, p, 0);
+                        values[layer][work.ValueIndex(kv, d, p)] = Mark(layer, kv, d, p, 1);
+                    }
+        var before = keys[1];
+        work.Grow(keys, values, stored, 100);
+        Assert.Equal(112, work.Capacity); // whole blocks of 16
+        Assert.NotSame(before, keys[1]);
+        for (int layer = 0; layer < 2; layer++)
+            for (int kv = 0; kv < KvHeads; kv++)
+                for (int d = 0; d < HeadDim; d++)
+                    for (int p = 0; p < stored; p++)
+                    {
+                        Assert.Equal(Mark(layer, kv, d, p, 0), keys[layer][work.KeyIndex(kv, d, p)]);
+                        Assert.Equal(Mark(layer, kv, d, p, 1), values[layer][work.ValueIndex(kv, d, p)]);
+                    }
+        var grown = keys[0];
+        work.Grow(keys, values, stored, 50); // already holds that many: nothing moves
+        Assert.Same(grown, keys[0]);
+    }
+
     [Fact]
     public void Key_and_value_indices_cover_every_slot_once()
     {

@@ -27,19 +27,43 @@ namespace ModelBuild.Runtime.Llama;
 /// positions ahead, whole rows in the first pass over them (decode at depth 1536: 5–10 % faster).
 /// </para>
 /// </summary>
-internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int maxPositions) : IParallelWork
+internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int capacity) : IParallelWork
 {
     /// <summary>Positions per key block: one 64-byte line of floats per dimension.</summary>
     public const int BlockPositions = 16;
 
     [ThreadStatic] private static float[]? _scratch;
 
-    private readonly int _blocks = Blocks(maxPositions);
+    private int _blocks = Blocks(capacity);
     private float[]? _q, _keys, _values, _output;
     private int _position;
 
     /// <summary>Floats in one layer's key or value cache: the positions rounded up to whole key blocks.</summary>
     public int CacheLength => kvHeads * _blocks * BlockPositions * headDim;
+
+    /// <summary>Positions the caches laid out by <see cref="KeyIndex"/> and <see cref="ValueIndex"/> hold now.</summary>
+    public int Capacity => _blocks * BlockPositions;
+
+    /// <summary>
+    /// Replaces every layer's key and value cache by one that holds <paramref name="capacity"/> positions, the first
+    /// <paramref name="positions"/> copied over (nothing happens when they hold that many already). Both layouts keep
+    /// a KV head's positions in one run of <c>blocks · BlockPositions · headDim</c> floats, so each head's run moves as a whole.
+    /// </summary>
+    public void Grow(float[][] keyCaches, float[][] valueCaches, int positions, int capacity)
+    {
+        int blocks = Blocks(capacity);
+        if (blocks <= _blocks) return;
+        int oldRun = _blocks * BlockPositions * headDim, newRun = blocks * BlockPositions * headDim;
+        int used = Blocks(positions) * BlockPositions * headDim;
+        foreach (var caches in (ReadOnlySpan<float[][]>)[keyCaches, valueCaches])
+            for (int l = 0; l < caches.Length; l++)
+            {
+                var grown = new float[checked(kvHeads * newRun)];
+                for (int kvHead = 0; kvHead < kvHeads; kvHead++) Array.Copy(caches[l], kvHead * oldRun, grown, kvHead * newRun, used);
+                caches[l] = grown;
+            }
+        _blocks = blocks;
+    }
 
     /// <summary>Key blocks holding positions 0…length-1.</summary>
     private static int Blocks(int length) => (length + BlockPositions - 1) / BlockPositions;

@@ -22,7 +22,8 @@ public sealed class LlamaForward : IDisposable
     private readonly MatMul _matMul;
     private readonly AttentionWork _attention;
     private readonly float[][] _keyCache, _valueCache;
-    private readonly float[] _ropeCos, _ropeSin; // [maxPositions, headDim/2]
+    private readonly double[] _inverseFrequencies;
+    private float[] _ropeCos, _ropeSin; // [positions the cache holds (all of MaxPositions on a device), headDim/2]
     // Workspace for one chunk of tokens.
     private readonly float[] _x, _q, _k, _v, _o, _up;
     private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
@@ -34,6 +35,12 @@ public sealed class LlamaForward : IDisposable
     public KernelPath KernelPath => _matMul.Path;
 
     public LlamaForward(LlamaConfig config, LlamaWeights weights, int? maxPositions = null, KernelPath path = KernelPath.Auto, WorkerPool? pool = null)
+        : this(config, weights, maxPositions, path, pool, initialCapacity: null)
+    {
+    }
+
+    /// <summary>As the public constructor, with the host KV cache's first capacity in positions (tests start it small or whole).</summary>
+    internal LlamaForward(LlamaConfig config, LlamaWeights weights, int? maxPositions, KernelPath path, WorkerPool? pool, int? initialCapacity)
     {
         _c = config;
         _w = weights;
@@ -41,8 +48,11 @@ public sealed class LlamaForward : IDisposable
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
         int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
         bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
-        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers.
-        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, onDevice ? 0 : MaxPositions);
+        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers. On the CPU
+        // the cache starts at one chunk of positions and grows as the context does (EnsureCapacity): a model's full
+        // context can be far more than a session uses (131 072 positions, 8.6 GB of float cache, for a Llama-3.2-1B).
+        int capacity = onDevice ? 0 : Math.Min(MaxPositions, initialCapacity ?? ChunkTokens);
+        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, capacity);
         int cacheLength = onDevice ? 0 : _attention.CacheLength;
         _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
         _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
@@ -58,20 +68,43 @@ public sealed class LlamaForward : IDisposable
         _attnOut = new ActivationBatch(hostChunk, qDim);
         _mlpHidden = new ActivationBatch(hostChunk, config.IntermediateSize);
 
-        var inv = RopeFrequencies.InverseFrequencies(config);
-        int half = config.HeadDim / 2;
-        _ropeCos = new float[MaxPositions * half];
-        _ropeSin = new float[MaxPositions * half];
-        for (int p = 0; p < MaxPositions; p++)
+        _inverseFrequencies = RopeFrequencies.InverseFrequencies(config);
+        _ropeCos = _ropeSin = [];
+        GrowRopeTables(onDevice ? MaxPositions : _attention.Capacity);
+        if (weights.LmHead is Gpu.IlgpuMatrix head)
+            _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, MaxPositions, chunk, _ropeCos, _ropeSin);
+    }
+
+    /// <summary>Positions the host KV cache holds before it must grow (0 on a device, whose cache is sized to MaxPositions).</summary>
+    internal int CacheCapacity => _onDevice is null ? _attention.Capacity : 0;
+
+    /// <summary>
+    /// Grows the KV cache and the RoPE tables to hold <paramref name="positions"/>: to at least twice what they held (up
+    /// to MaxPositions), so a long decode grows them a few times, each costing one copy of the cache so far.
+    /// </summary>
+    private void EnsureCapacity(int positions)
+    {
+        if (positions <= _attention.Capacity) return;
+        int capacity = Math.Min(MaxPositions, Math.Max(positions, 2 * _attention.Capacity));
+        _attention.Grow(_keyCache, _valueCache, Position, capacity);
+        GrowRopeTables(_attention.Capacity);
+    }
+
+    /// <summary>Extends the RoPE tables to <paramref name="positions"/> positions (a cache's capacity may pass MaxPositions by a part block).</summary>
+    private void GrowRopeTables(int positions)
+    {
+        int half = _c.HeadDim / 2, from = _ropeCos.Length / half;
+        if (positions <= from) return;
+        Array.Resize(ref _ropeCos, positions * half);
+        Array.Resize(ref _ropeSin, positions * half);
+        for (int p = from; p < positions; p++)
             for (int i = 0; i < half; i++)
             {
                 // Compute in float32 as the reference does, so long contexts agree.
-                float angle = (float)p * (float)inv[i];
+                float angle = (float)p * (float)_inverseFrequencies[i];
                 _ropeCos[p * half + i] = MathF.Cos(angle);
                 _ropeSin[p * half + i] = MathF.Sin(angle);
             }
-        if (weights.LmHead is Gpu.IlgpuMatrix head)
-            _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, MaxPositions, chunk, _ropeCos, _ropeSin);
     }
 
     /// <summary>Frees the device buffers of a session on an ILGPU device (nothing to do on the CPU).</summary>
@@ -111,6 +144,7 @@ public sealed class LlamaForward : IDisposable
             return;
         }
         int T = tokens.Length, h = _c.HiddenSize;
+        EnsureCapacity(Position + T);
         for (int t = 0; t < T; t++) _w.Embedding.DequantizeRow(tokens[t], _x.AsSpan(t * h, h));
         bool wantLogits = allLogits || !logits.IsEmpty;
         for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T, lastWantsHead: wantLogits);

@@ -1,0 +1,64 @@
+using ModelBuild.Compression.Ingestion;
+using ModelBuild.Compression.Pipeline;
+using ModelBuild.Compression.Spec;
+using ModelBuild.Runtime;
+using ModelBuild.Runtime.Kernels;
+using ModelBuild.Tests;
+
+namespace ModelBuild.Compression.Tests;
+
+/// <summary>A session's KV cache starts at one chunk of positions and grows with the context.</summary>
+public class GrowingCacheTests
+{
+    [Theory]
+    [InlineData(KernelPath.Scalar)]
+    [InlineData(KernelPath.Auto)]
+    public void A_cache_that_grows_gives_the_logits_of_one_made_whole_up_front(KernelPath path)
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        var spec = SpecParser.Parse("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", dir.File("q4.yaml"));
+        new Compressor().Compress(cp, spec, dir.File("q4.mbpack"));
+        using var model = CausalLanguageModel.Load(dir.File("q4.mbpack"), kernelPath: path);
+        int vocab = model.Config.VocabSize, max = model.Config.MaxPositionEmbeddings;
+        Assert.True(max >= 300, "the fixture's context is too short for this test");
+        var rng = new Random(3);
+        var ids = Enumerable.Range(0, 300).Select(_ => rng.Next(vocab)).ToArray();
+
+        using var whole = model.CreateSession(null, null, initialCapacity: max);
+        using var growing = model.CreateSession(null, null, initialCapacity: 16);
+        Assert.True(whole.CacheCapacity >= max);
+        Assert.Equal(16, growing.CacheCapacity);
+        // A 150-token prompt in chunks (the cache grows between them), then one token at a time past the next doublings.
+        var expected = new float[150 * vocab];
+        var actual = new float[150 * vocab];
+        whole.Forward(ids.AsSpan(0, 150), expected, allLogits: true);
+        growing.Forward(ids.AsSpan(0, 150), actual, allLogits: true);
+        Assert.Equal(expected, actual);
+        Assert.InRange(growing.CacheCapacity, 150, 300);
+        for (int i = 150; i < ids.Length; i++)
+        {
+            whole.Forward(ids.AsSpan(i, 1), expected.AsSpan(0, vocab));
+            growing.Forward(ids.AsSpan(i, 1), actual.AsSpan(0, vocab));
+            Assert.True(expected.AsSpan(0, vocab).SequenceEqual(actual.AsSpan(0, vocab)), $"logits differ at position {i}");
+        }
+        Assert.InRange(growing.CacheCapacity, 300, max + 15);
+        // Reset keeps what the cache grew to: a second conversation does not grow it again.
+        int grown = growing.CacheCapacity;
+        growing.Reset();
+        growing.Forward(ids.AsSpan(0, 200), actual.AsSpan(0, vocab));
+        Assert.Equal(grown, growing.CacheCapacity);
+    }
+
+    [Fact]
+    public void A_new_session_holds_one_chunk_of_positions_not_the_whole_context()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        new Compressor().Compress(cp, null, dir.File("f16.mbpack"));
+        using var model = CausalLanguageModel.Load(dir.File("f16.mbpack"));
+        using var session = model.CreateSession();
+        Assert.Equal(Runtime.Llama.LlamaForward.ChunkTokens, session.CacheCapacity);
+        Assert.True(session.MaxPositions > session.CacheCapacity);
+    }
+}
