@@ -15,31 +15,36 @@ internal sealed class IlgpuForward : IDisposable
     private sealed record DeviceLayer(
         MemoryBuffer1D<float, Stride1D.Dense> InputNorm, MemoryBuffer1D<float, Stride1D.Dense> PostAttentionNorm,
         MemoryBuffer1D<float, Stride1D.Dense>? QBias, MemoryBuffer1D<float, Stride1D.Dense>? KBias, MemoryBuffer1D<float, Stride1D.Dense>? VBias,
-        IlgpuMatrix Q, IlgpuMatrix K, IlgpuMatrix V, IlgpuMatrix O, IlgpuMatrix Gate, IlgpuMatrix Up, IlgpuMatrix Down,
-        MemoryBuffer1D<float, Stride1D.Dense> Keys, MemoryBuffer1D<float, Stride1D.Dense> Values);
+        IlgpuMatrix Q, IlgpuMatrix K, IlgpuMatrix V, IlgpuMatrix O, IlgpuMatrix Gate, IlgpuMatrix Up, IlgpuMatrix Down)
+    {
+        // The layer's KV cache, [position][kvDim]: replaced by larger buffers as the context grows (Grow).
+        public MemoryBuffer1D<float, Stride1D.Dense> Keys { get; set; } = null!;
+        public MemoryBuffer1D<float, Stride1D.Dense> Values { get; set; } = null!;
+    }
 
     private readonly LlamaConfig _c;
     private readonly LlamaWeights _w;
     private readonly IlgpuDevice _device;
-    private readonly int _maxPositions;
+    private readonly int _chunkTokens;
+    private int _capacity;
     private readonly DeviceLayer[] _layers;
     private readonly IlgpuMatrix _lmHead;
     private readonly List<IDisposable> _buffers = [];
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm, _cos, _sin, _x, _normed, _q, _k, _v, _attn, _o, _gate, _up, _scores, _logits;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm, _x, _normed, _q, _k, _v, _attn, _o, _gate, _up, _logits;
+    // Sized by the positions the cache holds: RoPE tables [capacity, headDim/2], scores [chunk, heads, capacity].
+    private MemoryBuffer1D<float, Stride1D.Dense> _cos = null!, _sin = null!, _scores = null!;
     private readonly float[] _hostX;
 
-    public IlgpuForward(LlamaConfig config, LlamaWeights weights, IlgpuDevice device, int maxPositions, int chunkTokens, float[] ropeCos, float[] ropeSin)
+    /// <summary>A session whose KV cache holds <paramref name="capacity"/> positions until <see cref="Grow"/>; the RoPE tables cover them.</summary>
+    public IlgpuForward(LlamaConfig config, LlamaWeights weights, IlgpuDevice device, int capacity, int chunkTokens, float[] ropeCos, float[] ropeSin)
     {
-        (_c, _w, _device, _maxPositions) = (config, weights, device, maxPositions);
+        (_c, _w, _device, _chunkTokens) = (config, weights, device, chunkTokens);
         int h = config.HiddenSize, qDim = config.NumAttentionHeads * config.HeadDim, kvDim = config.NumKeyValueHeads * config.HeadDim;
         _layers = weights.Layers.Select(l => new DeviceLayer(
             Upload(l.InputNorm), Upload(l.PostAttentionNorm), UploadOrNull(l.QBias), UploadOrNull(l.KBias), UploadOrNull(l.VBias),
-            OnDevice(l.Q), OnDevice(l.K), OnDevice(l.V), OnDevice(l.O), OnDevice(l.Gate), OnDevice(l.Up), OnDevice(l.Down),
-            Allocate((long)maxPositions * kvDim), Allocate((long)maxPositions * kvDim))).ToArray();
+            OnDevice(l.Q), OnDevice(l.K), OnDevice(l.V), OnDevice(l.O), OnDevice(l.Gate), OnDevice(l.Up), OnDevice(l.Down))).ToArray();
         _lmHead = OnDevice(weights.LmHead);
         _finalNorm = Upload(weights.FinalNorm);
-        _cos = Upload(ropeCos);
-        _sin = Upload(ropeSin);
         _x = Allocate((long)chunkTokens * h);
         _normed = Allocate((long)chunkTokens * h);
         _q = Allocate((long)chunkTokens * qDim);
@@ -49,9 +54,52 @@ internal sealed class IlgpuForward : IDisposable
         _o = Allocate((long)chunkTokens * h);
         _gate = Allocate((long)chunkTokens * config.IntermediateSize);
         _up = Allocate((long)chunkTokens * config.IntermediateSize);
-        _scores = Allocate((long)chunkTokens * config.NumAttentionHeads * maxPositions);
         _logits = Allocate((long)chunkTokens * config.VocabSize);
         _hostX = new float[chunkTokens * h];
+        Grow(capacity, 0, ropeCos, ropeSin);
+    }
+
+    /// <summary>
+    /// Makes the KV caches hold <paramref name="capacity"/> positions, the first <paramref name="positions"/> copied over on
+    /// the device, with the RoPE tables (now covering them) uploaded again and the scores sized to match.
+    /// </summary>
+    public void Grow(int capacity, int positions, float[] ropeCos, float[] ropeSin)
+    {
+        if (capacity <= _capacity) return;
+        long kvDim = (long)_c.NumKeyValueHeads * _c.HeadDim;
+        foreach (var layer in _layers)
+        {
+            layer.Keys = Regrown(layer.Keys, capacity * kvDim, positions * kvDim);
+            layer.Values = Regrown(layer.Values, capacity * kvDim, positions * kvDim);
+        }
+        Free(_cos);
+        Free(_sin);
+        Free(_scores);
+        _cos = Upload(ropeCos);
+        _sin = Upload(ropeSin);
+        _scores = Allocate((long)_chunkTokens * _c.NumAttentionHeads * capacity);
+        _capacity = capacity;
+    }
+
+    /// <summary>Positions the device KV cache holds.</summary>
+    public int Capacity => _capacity;
+
+    private MemoryBuffer1D<float, Stride1D.Dense> Regrown(MemoryBuffer1D<float, Stride1D.Dense>? old, long length, long kept)
+    {
+        var grown = Allocate(length);
+        if (old is not null)
+        {
+            if (kept > 0) old.View.SubView(0, kept).CopyTo(grown.View.SubView(0, kept));
+            Free(old);
+        }
+        return grown;
+    }
+
+    private void Free(MemoryBuffer1D<float, Stride1D.Dense>? buffer)
+    {
+        if (buffer is null) return;
+        _buffers.Remove(buffer);
+        buffer.Dispose();
     }
 
     private static IlgpuMatrix OnDevice(Weights.IWeightMatrix m) =>
@@ -112,7 +160,7 @@ internal sealed class IlgpuForward : IDisposable
         _device.Store(T * kvDim, _k.View, l.Keys.View, (long)start * kvDim);
         _device.Store(T * kvDim, _v.View, l.Values.View, (long)start * kvDim);
 
-        _device.Attention(new Index2D(nh, T), _q.View, l.Keys.View, l.Values.View, _scores.View, _attn.View, start, nh, nkv, hd, _maxPositions);
+        _device.Attention(new Index2D(nh, T), _q.View, l.Keys.View, l.Values.View, _scores.View, _attn.View, start, nh, nkv, hd, _capacity);
         l.O.Multiply(_attn.View, _o.View, T);
         _device.Add(T * h, _x.View, _o.View);
 

@@ -48,11 +48,11 @@ public sealed class LlamaForward : IDisposable
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
         int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
         bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
-        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers. On the CPU
+        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers. Either way
         // the cache starts at one chunk of positions and grows as the context does (EnsureCapacity): a model's full
         // context can be far more than a session uses (131 072 positions, 8.6 GB of float cache, for a Llama-3.2-1B).
-        int capacity = onDevice ? 0 : Math.Min(MaxPositions, initialCapacity ?? ChunkTokens);
-        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, capacity);
+        int capacity = Math.Min(MaxPositions, initialCapacity ?? ChunkTokens);
+        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, onDevice ? 0 : capacity);
         int cacheLength = onDevice ? 0 : _attention.CacheLength;
         _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
         _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
@@ -70,13 +70,13 @@ public sealed class LlamaForward : IDisposable
 
         _inverseFrequencies = RopeFrequencies.InverseFrequencies(config);
         _ropeCos = _ropeSin = [];
-        GrowRopeTables(onDevice ? MaxPositions : _attention.Capacity);
+        GrowRopeTables(onDevice ? capacity : _attention.Capacity);
         if (weights.LmHead is Gpu.IlgpuMatrix head)
-            _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, MaxPositions, chunk, _ropeCos, _ropeSin);
+            _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, capacity, chunk, _ropeCos, _ropeSin);
     }
 
-    /// <summary>Positions the host KV cache holds before it must grow (0 on a device, whose cache is sized to MaxPositions).</summary>
-    internal int CacheCapacity => _onDevice is null ? _attention.Capacity : 0;
+    /// <summary>Positions the KV cache (on the host or the device) holds before it must grow.</summary>
+    internal int CacheCapacity => _onDevice?.Capacity ?? _attention.Capacity;
 
     /// <summary>
     /// Grows the KV cache and the RoPE tables to hold <paramref name="positions"/>: to at least twice what they held (up
@@ -84,8 +84,14 @@ public sealed class LlamaForward : IDisposable
     /// </summary>
     private void EnsureCapacity(int positions)
     {
-        if (positions <= _attention.Capacity) return;
-        int capacity = Math.Min(MaxPositions, Math.Max(positions, 2 * _attention.Capacity));
+        if (positions <= CacheCapacity) return;
+        int capacity = Math.Min(MaxPositions, Math.Max(positions, 2 * CacheCapacity));
+        if (_onDevice is not null)
+        {
+            GrowRopeTables(capacity);
+            _onDevice.Grow(capacity, Position, _ropeCos, _ropeSin);
+            return;
+        }
         _attention.Grow(_keyCache, _valueCache, Position, capacity);
         GrowRopeTables(_attention.Capacity);
     }
@@ -137,6 +143,7 @@ public sealed class LlamaForward : IDisposable
 
     private void ForwardChunk(ReadOnlySpan<int> tokens, Span<float> logits, bool allLogits)
     {
+        EnsureCapacity(Position + tokens.Length);
         if (_onDevice is not null)
         {
             _onDevice.ForwardChunk(tokens, Position, logits, allLogits);
@@ -144,7 +151,6 @@ public sealed class LlamaForward : IDisposable
             return;
         }
         int T = tokens.Length, h = _c.HiddenSize;
-        EnsureCapacity(Position + T);
         for (int t = 0; t < T; t++) _w.Embedding.DequantizeRow(tokens[t], _x.AsSpan(t * h, h));
         bool wantLogits = allLogits || !logits.IsEmpty;
         for (int l = 0; l < _c.NumHiddenLayers; l++) Block(l, T, lastWantsHead: wantLogits);
