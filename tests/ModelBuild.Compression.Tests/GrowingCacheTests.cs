@@ -62,4 +62,27 @@ public class GrowingCacheTests
         Assert.Equal(Runtime.Llama.LlamaForward.ChunkTokens, session.CacheCapacity);
         Assert.True(session.MaxPositions > session.CacheCapacity);
     }
+
+    [Fact]
+    public void Keys_and_values_are_kept_in_bf16_only_where_their_projections_round_inputs_to_int8()
+    {
+        var cp = Checkpoint.Open(RepoPaths.FixtureModel);
+        using var dir = new RepoPaths.TempDir();
+        var spec = SpecParser.Parse("stages:\n  - quantize: { method: rtn, bits: 4, group_size: 128 }\n", dir.File("q4.yaml"));
+        new Compressor().Compress(cp, spec, dir.File("q4.mbpack"));
+        new Compressor().Compress(cp, null, dir.File("f16.mbpack"));
+        bool Bf16(string pack, KernelPath path)
+        {
+            using var model = CausalLanguageModel.Load(dir.File(pack), kernelPath: path);
+            using var session = model.CreateSession();
+            return session.CachesBFloat16;
+        }
+        Assert.False(Bf16("q4.mbpack", KernelPath.Scalar));
+        Assert.False(Bf16("f16.mbpack", KernelPath.Auto));
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            Assert.True(Bf16("q4.mbpack", path), path.ToString());
+            Assert.False(Bf16("f16.mbpack", path), path.ToString());
+        }
+    }
 }

@@ -26,19 +26,22 @@ namespace ModelBuild.Runtime.Llama;
 /// through the caches since the last token), so both passes prefetch: the keys one block ahead, the values eight
 /// positions ahead, whole rows in the first pass over them (decode at depth 1536: 5–10 % faster).
 /// </para>
+/// <para>The caches hold <typeparamref name="T"/> elements in <typeparamref name="TElement"/>'s format (f32, or bf16 widened as loaded).</para>
 /// </summary>
-internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int capacity) : IParallelWork
+internal sealed class AttentionWork<T, TElement>(int heads, int kvHeads, int headDim, int capacity) : IParallelWork
+    where T : unmanaged where TElement : struct, IKvElement<T>
 {
-    /// <summary>Positions per key block: one 64-byte line of floats per dimension.</summary>
+    /// <summary>Positions per key block: one 64-byte line of floats (32 bytes of bf16) per dimension.</summary>
     public const int BlockPositions = 16;
 
     [ThreadStatic] private static float[]? _scratch;
 
     private int _blocks = Blocks(capacity);
-    private float[]? _q, _keys, _values, _output;
+    private float[]? _q, _output;
+    private T[]? _keys, _values;
     private int _position;
 
-    /// <summary>Floats in one layer's key or value cache: the positions rounded up to whole key blocks.</summary>
+    /// <summary>Elements in one layer's key or value cache: the positions rounded up to whole key blocks.</summary>
     public int CacheLength => kvHeads * _blocks * BlockPositions * headDim;
 
     /// <summary>Positions the caches laid out by <see cref="KeyIndex"/> and <see cref="ValueIndex"/> hold now.</summary>
@@ -47,18 +50,18 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     /// <summary>
     /// Replaces every layer's key and value cache by one that holds <paramref name="capacity"/> positions, the first
     /// <paramref name="positions"/> copied over (nothing happens when they hold that many already). Both layouts keep
-    /// a KV head's positions in one run of <c>blocks · BlockPositions · headDim</c> floats, so each head's run moves as a whole.
+    /// a KV head's positions in one run of <c>blocks · BlockPositions · headDim</c> elements, so each head's run moves as a whole.
     /// </summary>
-    public void Grow(float[][] keyCaches, float[][] valueCaches, int positions, int capacity)
+    public void Grow(T[][] keyCaches, T[][] valueCaches, int positions, int capacity)
     {
         int blocks = Blocks(capacity);
         if (blocks <= _blocks) return;
         int oldRun = _blocks * BlockPositions * headDim, newRun = blocks * BlockPositions * headDim;
         int used = Blocks(positions) * BlockPositions * headDim;
-        foreach (var caches in (ReadOnlySpan<float[][]>)[keyCaches, valueCaches])
+        foreach (var caches in (ReadOnlySpan<T[][]>)[keyCaches, valueCaches])
             for (int l = 0; l < caches.Length; l++)
             {
-                var grown = new float[checked(kvHeads * newRun)];
+                var grown = new T[checked(kvHeads * newRun)];
                 for (int kvHead = 0; kvHead < kvHeads; kvHead++) Array.Copy(caches[l], kvHead * oldRun, grown, kvHead * newRun, used);
                 caches[l] = grown;
             }
@@ -76,30 +79,34 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     public int ValueIndex(int kvHead, int dim, int position) => (kvHead * _blocks * BlockPositions + position) * headDim + dim;
 
     /// <summary>Appends T tokens' keys ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
-    public void StoreKeys(ReadOnlySpan<float> source, float[] cache, int start, int tokens)
+    public void StoreKeys(ReadOnlySpan<float> source, T[] cache, int start, int tokens)
     {
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
             for (int kvHead = 0; kvHead < kvHeads; kvHead++)
             {
-                // Dimension d of a position sits BlockPositions floats after dimension d − 1.
+                // Dimension d of a position sits BlockPositions elements after dimension d − 1.
                 var to = cache.AsSpan(KeyIndex(kvHead, 0, start + t));
                 var from = source.Slice(t * kvDim + kvHead * headDim, headDim);
-                for (int d = 0; d < from.Length; d++) to[d * BlockPositions] = from[d];
+                for (int d = 0; d < from.Length; d++) to[d * BlockPositions] = TElement.From(from[d]);
             }
     }
 
     /// <summary>Appends T tokens' values ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
-    public void StoreValues(ReadOnlySpan<float> source, float[] cache, int start, int tokens)
+    public void StoreValues(ReadOnlySpan<float> source, T[] cache, int start, int tokens)
     {
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
             for (int kvHead = 0; kvHead < kvHeads; kvHead++)
-                source.Slice(t * kvDim + kvHead * headDim, headDim).CopyTo(cache.AsSpan(ValueIndex(kvHead, 0, start + t), headDim));
+            {
+                var to = cache.AsSpan(ValueIndex(kvHead, 0, start + t), headDim);
+                var from = source.Slice(t * kvDim + kvHead * headDim, headDim);
+                for (int d = 0; d < from.Length; d++) to[d] = TElement.From(from[d]);
+            }
     }
 
     /// <summary>q: [T, heads*headDim] at positions start..start+T-1; the cache already holds them; output like q.</summary>
-    public void Run(WorkerPool pool, float[] q, float[] keys, float[] values, float[] output, int start, int tokens)
+    public void Run(WorkerPool pool, float[] q, T[] keys, T[] values, float[] output, int start, int tokens)
     {
         (_q, _keys, _values, _output, _position) = (q, keys, values, output, start);
         try { pool.Run(this, tokens * kvHeads); }
@@ -111,7 +118,8 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
         int padded = _blocks * BlockPositions, group = heads / kvHeads, qDim = heads * headDim;
         var scratch = _scratch is { } s && s.Length >= group * (padded + headDim) ? s : (_scratch = new float[group * (padded + headDim)]);
         float scale = 1f / MathF.Sqrt(headDim);
-        fixed (float* scores = scratch, keys = _keys, values = _values, queries = _q, output = _output)
+        fixed (float* scores = scratch, queries = _q, output = _output)
+        fixed (T* keys = _keys, values = _values)
         {
             // Per head of the group: its scores (padded to whole blocks), then its scaled query.
             float* query = scores + group * padded;
@@ -120,7 +128,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
                 int t = item / kvHeads, kvHead = item % kvHeads, firstHead = kvHead * group;
                 int length = _position + t + 1;
                 float* headQueries = queries + t * qDim + firstHead * headDim, headOutputs = output + t * qDim + firstHead * headDim;
-                float* kvKeys = keys + KeyIndex(kvHead, 0, 0), kvValues = values + ValueIndex(kvHead, 0, 0);
+                T* kvKeys = keys + KeyIndex(kvHead, 0, 0), kvValues = values + ValueIndex(kvHead, 0, 0);
                 // The 1/√d scale goes on the queries, so the scores come out scaled.
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(headQueries, group * headDim), scale, new Span<float>(query, group * headDim));
                 // Eight or four heads per pass over the keys and values, then any left one at a time. Scores past the
@@ -145,7 +153,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     /// Attention of <typeparamref name="TSums"/>.Heads query heads (queries and outputs headDim apart, scores
     /// <paramref name="stride"/> apart) over one KV head: one pass over the keys, the softmaxes, one pass over the values.
     /// </summary>
-    private unsafe void HeadsTogether<TSums>(float* keys, float* values, float* query, float* scores, int stride, int length, float* output)
+    private unsafe void HeadsTogether<TSums>(T* keys, T* values, float* query, float* scores, int stride, int length, float* output)
         where TSums : struct, ILineSums
     {
         ScoresOfSeveral<TSums>(keys, query, scores, stride, length);
@@ -157,7 +165,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     /// <see cref="Scores"/> for <typeparamref name="TSums"/>.Heads heads (queries headDim apart, scores
     /// <paramref name="stride"/> apart) in one pass over the keys: each key line is loaded once for all of them.
     /// </summary>
-    private unsafe void ScoresOfSeveral<TSums>(float* keys, float* query, float* scores, int stride, int length) where TSums : struct, ILineSums
+    private unsafe void ScoresOfSeveral<TSums>(T* keys, float* query, float* scores, int stride, int length) where TSums : struct, ILineSums
     {
         for (int b = 0, blocks = Blocks(length); b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
@@ -165,7 +173,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
             for (int d = 0; d < headDim; d++)
             {
                 PrefetchNextBlock(keys + d * BlockPositions);
-                sums.Add(keys + d * BlockPositions, query + d, headDim);
+                sums.Add<T, TElement>(keys + d * BlockPositions, query + d, headDim);
             }
             sums.Store(scores, stride);
         }
@@ -175,7 +183,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     /// scores[16b + j] = Σ_d K[b][d][j] · q[d]. Per block two 8-wide halves, each summed in two chains (even and odd
     /// dimensions) so consecutive multiply-adds don't wait on each other.
     /// </summary>
-    private unsafe void Scores(float* keys, float* query, float* scores, int length)
+    private unsafe void Scores(T* keys, float* query, float* scores, int length)
     {
         for (int b = 0, blocks = Blocks(length); b < blocks; b++, keys += headDim * BlockPositions, scores += BlockPositions)
         {
@@ -183,21 +191,21 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
             int d = 0;
             for (; d + 1 < headDim; d += 2)
             {
-                float* k = keys + d * BlockPositions;
+                T* k = keys + d * BlockPositions;
                 PrefetchNextBlock(k);
                 PrefetchNextBlock(k + BlockPositions);
                 var q0 = Vector256.Create(query[d]);
                 var q1 = Vector256.Create(query[d + 1]);
-                low0 = Vector256.FusedMultiplyAdd(Vector256.Load(k), q0, low0);
-                high0 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 8), q0, high0);
-                low1 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 16), q1, low1);
-                high1 = Vector256.FusedMultiplyAdd(Vector256.Load(k + 24), q1, high1);
+                low0 = Vector256.FusedMultiplyAdd(TElement.Load8(k), q0, low0);
+                high0 = Vector256.FusedMultiplyAdd(TElement.Load8(k + 8), q0, high0);
+                low1 = Vector256.FusedMultiplyAdd(TElement.Load8(k + 16), q1, low1);
+                high1 = Vector256.FusedMultiplyAdd(TElement.Load8(k + 24), q1, high1);
             }
             if (d < headDim)
             {
                 var q0 = Vector256.Create(query[d]);
-                low0 = Vector256.FusedMultiplyAdd(Vector256.Load(keys + d * BlockPositions), q0, low0);
-                high0 = Vector256.FusedMultiplyAdd(Vector256.Load(keys + d * BlockPositions + 8), q0, high0);
+                low0 = Vector256.FusedMultiplyAdd(TElement.Load8(keys + d * BlockPositions), q0, low0);
+                high0 = Vector256.FusedMultiplyAdd(TElement.Load8(keys + d * BlockPositions + 8), q0, high0);
             }
             (low0 + low1).Store(scores);
             (high0 + high1).Store(scores + 8);
@@ -208,17 +216,17 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
     /// <see cref="WeightedSum"/> for <typeparamref name="TSums"/>.Heads heads (weights <paramref name="stride"/> apart,
     /// outputs headDim apart) in one pass over the values per 16 dimensions: each value line is loaded once for all.
     /// </summary>
-    private unsafe void WeightedSumOfSeveral<TSums>(float* values, float* weights, int stride, int length, float* output) where TSums : struct, ILineSums
+    private unsafe void WeightedSumOfSeveral<TSums>(T* values, float* weights, int stride, int length, float* output) where TSums : struct, ILineSums
     {
         int d = 0;
         for (; d + 16 <= headDim; d += 16)
         {
             var sums = default(TSums);
-            float* v = values + d;
+            T* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
             {
                 if (d == 0) PrefetchRowAhead(v);
-                sums.Add(v, weights + p, stride);
+                sums.Add<T, TElement>(v, weights + p, stride);
             }
             sums.Store(output + d, headDim);
         }
@@ -226,18 +234,18 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
             for (int h = 0; h < TSums.Heads; h++)
             {
                 float sum = 0;
-                for (int p = 0; p < length; p++) sum += weights[h * stride + p] * values[(long)p * headDim + d];
+                for (int p = 0; p < length; p++) sum += weights[h * stride + p] * TElement.ToSingle(values[(long)p * headDim + d]);
                 output[h * headDim + d] = sum;
             }
     }
 
-    /// <summary>Running sums of 16-float lines, one per head of a pass, each line scaled by that head's factor.</summary>
+    /// <summary>Running sums of 16-element lines, one per head of a pass, each line scaled by that head's factor.</summary>
     private unsafe interface ILineSums
     {
         static abstract int Heads { get; }
 
         /// <summary>Sum k += line · factors[k · stride] for every head k.</summary>
-        void Add(float* line, float* factors, int stride);
+        void Add<TLine, TLineElement>(TLine* line, float* factors, int stride) where TLine : unmanaged where TLineElement : struct, IKvElement<TLine>;
 
         /// <summary>Sum k's 16 floats to <paramref name="destination"/> + k · <paramref name="stride"/>.</summary>
         void Store(float* destination, int stride);
@@ -251,10 +259,10 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
         private Vector256<float> _low0, _high0, _low1, _high1, _low2, _high2, _low3, _high3;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(float* line, float* factors, int stride)
+        public void Add<TLine, TLineElement>(TLine* line, float* factors, int stride) where TLine : unmanaged where TLineElement : struct, IKvElement<TLine>
         {
-            var low = Vector256.Load(line);
-            var high = Vector256.Load(line + 8);
+            var low = TLineElement.Load8(line);
+            var high = TLineElement.Load8(line + 8);
             var f0 = Vector256.Create(factors[0]);
             var f1 = Vector256.Create(factors[stride]);
             var f2 = Vector256.Create(factors[2 * stride]);
@@ -291,9 +299,9 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
         public static int Heads => 8;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(float* line, float* factors, int stride)
+        public void Add<TLine, TLineElement>(TLine* line, float* factors, int stride) where TLine : unmanaged where TLineElement : struct, IKvElement<TLine>
         {
-            var v = Vector512.Load(line);
+            var v = TLineElement.Load16(line);
             _sum0 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[0]), _sum0);
             _sum1 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[stride]), _sum1);
             _sum2 = Vector512.FusedMultiplyAdd(v, Vector512.Create(factors[2 * stride]), _sum2);
@@ -320,31 +328,31 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
 
     /// <summary>The same dimension's line in the next key block (past the last block it is only a wasted hint).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchNextBlock(float* line)
+    private unsafe void PrefetchNextBlock(T* line)
     {
         if (Sse.IsSupported) Sse.Prefetch0(line + headDim * BlockPositions); // a constant to the JIT: nothing elsewhere
     }
 
     /// <summary>Every line of the value row eight positions after <paramref name="row"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchRowAhead(float* row) => StreamPrefetch.Range((byte*)(row + 8 * headDim), headDim * sizeof(float));
+    private unsafe void PrefetchRowAhead(T* row) => StreamPrefetch.Range((byte*)(row + 8 * headDim), headDim * sizeof(T));
 
     /// <summary>output[d] = Σ_{p &lt; length} weights[p] · V[p][d]: per position, a multiply-add across the dimensions.</summary>
-    private unsafe void WeightedSum(float* values, float* weights, int length, float* output)
+    private unsafe void WeightedSum(T* values, float* weights, int length, float* output)
     {
         int d = 0;
         for (; d + 32 <= headDim; d += 32)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            float* v = values + d;
+            T* v = values + d;
             for (int p = 0; p < length; p++, v += headDim)
             {
                 if (d == 0) PrefetchRowAhead(v);
                 var w = Vector256.Create(weights[p]);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
+                a0 = Vector256.FusedMultiplyAdd(TElement.Load8(v), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(TElement.Load8(v + 8), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(TElement.Load8(v + 16), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(TElement.Load8(v + 24), w, a3);
             }
             a0.Store(output + d);
             a1.Store(output + d + 8);
@@ -354,7 +362,7 @@ internal sealed class AttentionWork(int heads, int kvHeads, int headDim, int cap
         for (; d < headDim; d++)
         {
             float sum = 0;
-            for (int p = 0; p < length; p++) sum += weights[p] * values[(long)p * headDim + d];
+            for (int p = 0; p < length; p++) sum += weights[p] * TElement.ToSingle(values[(long)p * headDim + d]);
             output[d] = sum;
         }
     }

@@ -20,8 +20,7 @@ public sealed class LlamaForward : IDisposable
     private readonly LlamaConfig _c;
     private readonly LlamaWeights _w;
     private readonly MatMul _matMul;
-    private readonly AttentionWork _attention;
-    private readonly float[][] _keyCache, _valueCache;
+    private readonly IKvCache _kv;
     private readonly double[] _inverseFrequencies;
     private float[] _ropeCos, _ropeSin; // [positions the cache holds (all of MaxPositions on a device), headDim/2]
     // Workspace for one chunk of tokens.
@@ -48,15 +47,6 @@ public sealed class LlamaForward : IDisposable
         MaxPositions = maxPositions ?? config.MaxPositionEmbeddings;
         int h = config.HiddenSize, kvDim = config.NumKeyValueHeads * config.HeadDim, qDim = config.NumAttentionHeads * config.HeadDim;
         bool onDevice = weights.LmHead is Gpu.IlgpuMatrix;
-        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers. Either way
-        // the cache starts at one chunk of positions and grows as the context does (EnsureCapacity): a model's full
-        // context can be far more than a session uses (131 072 positions, 8.6 GB of float cache, for a Llama-3.2-1B).
-        int capacity = Math.Min(MaxPositions, initialCapacity ?? ChunkTokens);
-        _attention = new AttentionWork(config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, onDevice ? 0 : capacity);
-        int cacheLength = onDevice ? 0 : _attention.CacheLength;
-        _keyCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
-        _valueCache = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new float[cacheLength]).ToArray();
-
         int chunk = _chunkTokens = Math.Min(ChunkTokens, MaxPositions), hostChunk = onDevice ? 1 : chunk;
         _x = new float[hostChunk * h];
         _q = new float[hostChunk * qDim];
@@ -68,15 +58,31 @@ public sealed class LlamaForward : IDisposable
         _attnOut = new ActivationBatch(hostChunk, qDim);
         _mlpHidden = new ActivationBatch(hostChunk, config.IntermediateSize);
 
+        // On a device the KV cache, activations and attention live there; the host keeps none of their buffers. Either way
+        // the cache starts at one chunk of positions and grows as the context does (EnsureCapacity): a model's full
+        // context can be far more than a session uses (131 072 positions, 8.6 GB of float cache, for a Llama-3.2-1B).
+        int capacity = Math.Min(MaxPositions, initialCapacity ?? ChunkTokens), hostCapacity = onDevice ? 0 : capacity;
+        int layers = config.NumHiddenLayers, heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads;
+        // Where the key and value projections already round their inputs to int8 (quantized weights on a SIMD path), the
+        // cache keeps keys and values in bf16 (BFloat16Kv: half the bytes attention reads at depth); float weights and
+        // the scalar path, held to the reference within 2e-3, keep them in f32.
+        bool roundedInputs = weights.Layers.All(l => l.K.UsesInt8Activations(_matMul.Path, _normed) && l.V.UsesInt8Activations(_matMul.Path, _normed));
+        _kv = roundedInputs
+            ? new KvCache<ushort, BFloat16Kv>(layers, heads, kvHeads, config.HeadDim, hostCapacity)
+            : new KvCache<float, SingleKv>(layers, heads, kvHeads, config.HeadDim, hostCapacity);
+
         _inverseFrequencies = RopeFrequencies.InverseFrequencies(config);
         _ropeCos = _ropeSin = [];
-        GrowRopeTables(onDevice ? capacity : _attention.Capacity);
+        GrowRopeTables(onDevice ? capacity : _kv.Capacity);
         if (weights.LmHead is Gpu.IlgpuMatrix head)
             _onDevice = new Gpu.IlgpuForward(config, weights, head.Device, capacity, chunk, _ropeCos, _ropeSin);
     }
 
+    /// <summary>Whether the host KV cache keeps keys and values in bf16 (quantized weights on a SIMD path) rather than f32.</summary>
+    internal bool CachesBFloat16 => _kv is KvCache<ushort, BFloat16Kv>;
+
     /// <summary>Positions the KV cache (on the host or the device) holds before it must grow.</summary>
-    internal int CacheCapacity => _onDevice?.Capacity ?? _attention.Capacity;
+    internal int CacheCapacity => _onDevice?.Capacity ?? _kv.Capacity;
 
     /// <summary>
     /// Grows the KV cache and the RoPE tables to hold <paramref name="positions"/>: to at least twice what they held (up
@@ -92,8 +98,8 @@ public sealed class LlamaForward : IDisposable
             _onDevice.Grow(capacity, Position, _ropeCos, _ropeSin);
             return;
         }
-        _attention.Grow(_keyCache, _valueCache, Position, capacity);
-        GrowRopeTables(_attention.Capacity);
+        _kv.Grow(Position, capacity);
+        GrowRopeTables(_kv.Capacity);
     }
 
     /// <summary>Extends the RoPE tables to <paramref name="positions"/> positions (a cache's capacity may pass MaxPositions by a part block).</summary>
@@ -187,10 +193,9 @@ public sealed class LlamaForward : IDisposable
             for (int head = 0; head < nh; head++) Rope(_q.AsSpan(t * qDim + head * hd, hd), pos);
             for (int head = 0; head < nkv; head++) Rope(_k.AsSpan(t * kvDim + head * hd, hd), pos);
         }
-        _attention.StoreKeys(_k.AsSpan(0, T * kvDim), _keyCache[l], Position, T);
-        _attention.StoreValues(_v.AsSpan(0, T * kvDim), _valueCache[l], Position, T);
+        _kv.Store(l, _k.AsSpan(0, T * kvDim), _v.AsSpan(0, T * kvDim), Position, T);
 
-        _attention.Run(_matMul.Pool, _q, _keyCache[l], _valueCache[l], _attnOut.Values, Position, T);
+        _kv.Attend(_matMul.Pool, l, _q, _attnOut.Values, Position, T);
         _attnOut.Reset(T);
         if (decode) _matMul.WarmNext(w.Gate, w.Up);
         _matMul.Multiply(w.O, _attnOut, _o);
