@@ -56,14 +56,14 @@ internal sealed class IlgpuForward : IDisposable
         _up = Allocate((long)chunkTokens * config.IntermediateSize);
         _logits = Allocate((long)chunkTokens * config.VocabSize);
         _hostX = new float[chunkTokens * h];
-        Grow(capacity, 0, ropeCos, ropeSin);
+        Grow(0, capacity, ropeCos, ropeSin);
     }
 
     /// <summary>
     /// Makes the KV caches hold <paramref name="capacity"/> positions, the first <paramref name="positions"/> copied over on
     /// the device, with the RoPE tables (now covering them) uploaded again and the scores sized to match.
     /// </summary>
-    public void Grow(int capacity, int positions, float[] ropeCos, float[] ropeSin)
+    public void Grow(int positions, int capacity, float[] ropeCos, float[] ropeSin)
     {
         if (capacity <= _capacity) return;
         long kvDim = (long)_c.NumKeyValueHeads * _c.HeadDim;

@@ -84,12 +84,8 @@ internal sealed class AttentionWork<T, TElement>(int heads, int kvHeads, int hea
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
             for (int kvHead = 0; kvHead < kvHeads; kvHead++)
-            {
                 // Dimension d of a position sits BlockPositions elements after dimension d − 1.
-                var to = cache.AsSpan(KeyIndex(kvHead, 0, start + t));
-                var from = source.Slice(t * kvDim + kvHead * headDim, headDim);
-                for (int d = 0; d < from.Length; d++) to[d * BlockPositions] = TElement.From(from[d]);
-            }
+                Put(source.Slice(t * kvDim + kvHead * headDim, headDim), cache.AsSpan(KeyIndex(kvHead, 0, start + t)), BlockPositions);
     }
 
     /// <summary>Appends T tokens' values ([T, kvHeads*headDim]) at positions start…start+T-1.</summary>
@@ -98,11 +94,13 @@ internal sealed class AttentionWork<T, TElement>(int heads, int kvHeads, int hea
         int kvDim = kvHeads * headDim;
         for (int t = 0; t < tokens; t++)
             for (int kvHead = 0; kvHead < kvHeads; kvHead++)
-            {
-                var to = cache.AsSpan(ValueIndex(kvHead, 0, start + t), headDim);
-                var from = source.Slice(t * kvDim + kvHead * headDim, headDim);
-                for (int d = 0; d < from.Length; d++) to[d] = TElement.From(from[d]);
-            }
+                Put(source.Slice(t * kvDim + kvHead * headDim, headDim), cache.AsSpan(ValueIndex(kvHead, 0, start + t)), 1);
+    }
+
+    /// <summary>One position's dimensions into the cache in the element format, <paramref name="stride"/> elements apart.</summary>
+    private static void Put(ReadOnlySpan<float> from, Span<T> to, int stride)
+    {
+        for (int d = 0; d < from.Length; d++) to[d * stride] = TElement.From(from[d]);
     }
 
     /// <summary>q: [T, heads*headDim] at positions start..start+T-1; the cache already holds them; output like q.</summary>

@@ -22,7 +22,7 @@ public sealed class LlamaForward : IDisposable
     private readonly MatMul _matMul;
     private readonly IKvCache _kv;
     private readonly double[] _inverseFrequencies;
-    private float[] _ropeCos, _ropeSin; // [positions the cache holds (all of MaxPositions on a device), headDim/2]
+    private float[] _ropeCos, _ropeSin; // [positions the KV cache holds, headDim/2]: grown with it
     // Workspace for one chunk of tokens.
     private readonly float[] _x, _q, _k, _v, _o, _up;
     private readonly ActivationBatch _normed, _attnOut, _mlpHidden;
@@ -95,7 +95,7 @@ public sealed class LlamaForward : IDisposable
         if (_onDevice is not null)
         {
             GrowRopeTables(capacity);
-            _onDevice.Grow(capacity, Position, _ropeCos, _ropeSin);
+            _onDevice.Grow(Position, capacity, _ropeCos, _ropeSin);
             return;
         }
         _kv.Grow(Position, capacity);
