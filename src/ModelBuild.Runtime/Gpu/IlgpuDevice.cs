@@ -17,14 +17,17 @@ public sealed class IlgpuDevice : IDisposable
     public bool IsCuda { get; }
     public string Name => Accelerator.Name;
 
-    internal Action<Index2D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+    internal Action<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, int, int, int, int, int> GroupQuantized { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Dense { get; }
-    internal Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> RmsNorm { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, int, int> SquareSums { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> Normalize { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, int> AddBias { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Rope { get; }
     internal Action<Index1D, ArrayView<float>, ArrayView<float>, long> Store { get; }
-    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> Attention { get; }
+    internal Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> AttentionScores { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, int, int, int> AttentionSoftmax { get; }
+    internal Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> AttentionValues { get; }
     internal Action<Index1D, ArrayView<float>, ArrayView<float>> SwiGlu { get; }
     internal Action<Index1D, ArrayView<float>, ArrayView<float>> Add { get; }
 
@@ -51,15 +54,20 @@ public sealed class IlgpuDevice : IDisposable
         _context = cuda ? Context.Create(b => b.Cuda().CPU()) : Context.Create(b => b.CPU());
         Accelerator = cuda ? _context.GetCudaDevice(0).CreateAccelerator(_context) : _context.GetCPUDevice(0).CreateAccelerator(_context);
         IsCuda = cuda;
-        GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
+        GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(IlgpuKernels.GroupQuantized);
         Dense = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.Dense);
-        RmsNorm = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(IlgpuForwardKernels.RmsNorm);
+        SquareSums = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(IlgpuForwardKernels.SquareSums);
+        Normalize = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(
+            IlgpuForwardKernels.Normalize);
         AddBias = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int>(IlgpuForwardKernels.AddBias);
         Rope = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuForwardKernels.Rope);
         Store = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, long>(IlgpuForwardKernels.Store);
-        Attention = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            int, int, int, int, int>(IlgpuForwardKernels.Attention);
+        AttentionScores = Accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+            IlgpuForwardKernels.AttentionScores);
+        AttentionSoftmax = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuForwardKernels.AttentionSoftmax);
+        AttentionValues = Accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+            IlgpuForwardKernels.AttentionValues);
         SwiGlu = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(IlgpuForwardKernels.SwiGlu);
         Add = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(IlgpuForwardKernels.Add);
     }

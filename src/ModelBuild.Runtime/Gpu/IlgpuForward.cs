@@ -31,6 +31,9 @@ internal sealed class IlgpuForward : IDisposable
     private readonly IlgpuMatrix _lmHead;
     private readonly List<IDisposable> _buffers = [];
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm, _x, _normed, _q, _k, _v, _attn, _o, _gate, _up, _logits;
+    // RMSNorm's partial sums [chunk, NormSlices] and attention's softmax denominators [chunk, heads].
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _squareSums, _inverseSums;
+    private const int NormSlices = 32;
     // Sized by the positions the cache holds: RoPE tables [capacity, headDim/2], scores [chunk, heads, capacity].
     private MemoryBuffer1D<float, Stride1D.Dense> _cos = null!, _sin = null!, _scores = null!;
     private readonly float[] _hostX;
@@ -55,6 +58,8 @@ internal sealed class IlgpuForward : IDisposable
         _gate = Allocate((long)chunkTokens * config.IntermediateSize);
         _up = Allocate((long)chunkTokens * config.IntermediateSize);
         _logits = Allocate((long)chunkTokens * config.VocabSize);
+        _squareSums = Allocate((long)chunkTokens * NormSlices);
+        _inverseSums = Allocate((long)chunkTokens * config.NumAttentionHeads);
         _hostX = new float[chunkTokens * h];
         Grow(0, capacity, ropeCos, ropeSin);
     }
@@ -133,7 +138,7 @@ internal sealed class IlgpuForward : IDisposable
         if (allLogits || !logits.IsEmpty)
         {
             int first = allLogits ? 0 : T - 1, outTokens = T - first;
-            _device.RmsNorm(outTokens, x.SubView((long)first * h, (long)outTokens * h), _finalNorm.View, _normed.View, h, (float)_c.RmsNormEps);
+            RmsNorm(x.SubView((long)first * h, (long)outTokens * h), _finalNorm, outTokens);
             _lmHead.Multiply(_normed.View, _logits.View, outTokens);
             _device.Accelerator.Synchronize();
             ArrayView<float> result = _logits.View;
@@ -142,29 +147,38 @@ internal sealed class IlgpuForward : IDisposable
         else _device.Accelerator.Synchronize();
     }
 
+    /// <summary>_normed = RMSNorm(x) · weight for <paramref name="tokens"/> rows, in two steps (sums of squares by slice, then each value).</summary>
+    private void RmsNorm(ArrayView<float> x, MemoryBuffer1D<float, Stride1D.Dense> weight, int tokens)
+    {
+        int h = _c.HiddenSize;
+        _device.SquareSums(new Index2D(NormSlices, tokens), x, _squareSums.View, h, NormSlices);
+        _device.Normalize(new Index2D(h, tokens), x, _squareSums.View, weight.View, _normed.View, h, NormSlices, (float)_c.RmsNormEps);
+    }
+
     private void Block(DeviceLayer l, int T, int start)
     {
         int h = _c.HiddenSize, hd = _c.HeadDim, nh = _c.NumAttentionHeads, nkv = _c.NumKeyValueHeads;
         int qDim = nh * hd, kvDim = nkv * hd, f = _c.IntermediateSize;
-        float eps = (float)_c.RmsNormEps;
 
-        _device.RmsNorm(T, _x.View, l.InputNorm.View, _normed.View, h, eps);
+        RmsNorm(_x.View, l.InputNorm, T);
         l.Q.Multiply(_normed.View, _q.View, T);
         l.K.Multiply(_normed.View, _k.View, T);
         l.V.Multiply(_normed.View, _v.View, T);
         if (l.QBias is not null) _device.AddBias(new Index2D(qDim, T), _q.View, l.QBias.View, qDim);
         if (l.KBias is not null) _device.AddBias(new Index2D(kvDim, T), _k.View, l.KBias.View, kvDim);
         if (l.VBias is not null) _device.AddBias(new Index2D(kvDim, T), _v.View, l.VBias.View, kvDim);
-        _device.Rope(new Index2D(nh, T), _q.View, _cos.View, _sin.View, start, nh, hd);
-        _device.Rope(new Index2D(nkv, T), _k.View, _cos.View, _sin.View, start, nkv, hd);
+        _device.Rope(new Index2D(nh * hd / 2, T), _q.View, _cos.View, _sin.View, start, nh, hd);
+        _device.Rope(new Index2D(nkv * hd / 2, T), _k.View, _cos.View, _sin.View, start, nkv, hd);
         _device.Store(T * kvDim, _k.View, l.Keys.View, (long)start * kvDim);
         _device.Store(T * kvDim, _v.View, l.Values.View, (long)start * kvDim);
 
-        _device.Attention(new Index2D(nh, T), _q.View, l.Keys.View, l.Values.View, _scores.View, _attn.View, start, nh, nkv, hd, _capacity);
+        _device.AttentionScores(new Index3D(start + T, nh, T), _q.View, l.Keys.View, _scores.View, start, nh, nkv, hd, _capacity);
+        _device.AttentionSoftmax(new Index2D(nh, T), _scores.View, _inverseSums.View, start, nh, _capacity);
+        _device.AttentionValues(new Index3D(hd, nh, T), _scores.View, _inverseSums.View, l.Values.View, _attn.View, start, nh, nkv, hd, _capacity);
         l.O.Multiply(_attn.View, _o.View, T);
         _device.Add(T * h, _x.View, _o.View);
 
-        _device.RmsNorm(T, _x.View, l.PostAttentionNorm.View, _normed.View, h, eps);
+        RmsNorm(_x.View, l.PostAttentionNorm, T);
         l.Gate.Multiply(_normed.View, _gate.View, T);
         l.Up.Multiply(_normed.View, _up.View, T);
         _device.SwiGlu(T * f, _gate.View, _up.View);

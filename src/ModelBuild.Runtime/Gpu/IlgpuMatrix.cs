@@ -6,8 +6,8 @@ using ModelBuild.Runtime.Weights;
 namespace ModelBuild.Runtime.Gpu;
 
 /// <summary>
-/// A pack matrix copied to an ILGPU device once (codes stay packed; scales and zero points as f32), multiplied
-/// there. Through <see cref="IWeightMatrix"/> activations go up and results come back per call; the device forward
+/// A pack matrix copied to an ILGPU device once (codes stay packed; scales and zero points as f32; all of it
+/// row-interleaved, <see cref="RowInterleaving"/>), multiplied there. Through <see cref="IWeightMatrix"/> activations go up and results come back per call; the device forward
 /// (<see cref="IlgpuForward"/>) multiplies device-resident activations with <see cref="Multiply"/> instead.
 /// Not thread-safe: the forward calls it from one thread.
 /// </summary>
@@ -15,7 +15,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
 {
     private readonly IWeightMatrix _source;
     private readonly IlgpuDevice _device;
-    private readonly MemoryBuffer1D<byte, Stride1D.Dense>? _codes;
+    private readonly MemoryBuffer1D<uint, Stride1D.Dense>? _codes;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _values; // scales (group-quantized) or weights (dense)
     private readonly MemoryBuffer1D<float, Stride1D.Dense>? _zeros;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _outlierRowStart, _outlierCols;
@@ -37,9 +37,10 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         if (source is GroupQuantizedMatrix gq)
         {
             var (codes, scales, zeros, rowStart, cols, values) = gq.HostCopies();
-            _codes = acc.Allocate1D(codes);
-            _values = acc.Allocate1D(scales);
-            _zeros = acc.Allocate1D(zeros);
+            int rows = source.Rows, groups = source.Cols / gq.GroupSize;
+            _codes = acc.Allocate1D(RowInterleaving.Words(codes, rows, ((long)source.Cols * gq.ContainerBits + 7) / 8));
+            _values = acc.Allocate1D(RowInterleaving.Items(scales, rows, groups));
+            _zeros = acc.Allocate1D(RowInterleaving.Items(zeros, rows, groups));
             _outlierRowStart = acc.Allocate1D(rowStart);
             _outlierCols = acc.Allocate1D(cols);
             _outlierValues = acc.Allocate1D(values);
@@ -50,7 +51,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         {
             var weights = new float[(long)source.Rows * source.Cols];
             for (int r = 0; r < source.Rows; r++) source.DequantizeRow(r, weights.AsSpan(r * source.Cols, source.Cols));
-            _values = acc.Allocate1D(weights);
+            _values = acc.Allocate1D(RowInterleaving.Items(weights, source.Rows, source.Cols));
             _outlierRowStart = acc.Allocate1D<int>(1);
             _outlierCols = acc.Allocate1D<int>(1);
             _outlierValues = acc.Allocate1D<float>(1);
