@@ -97,6 +97,15 @@ public unsafe class KernelAgreementTests
                 for (int i = 0; i < yd.Length; i++) Assert.True(Math.Abs(yd[i] - denseExact[i]) < 1e-4 * (1 + Math.Abs(denseExact[i])), $"{element} {i}: {yd[i]} vs {denseExact[i]}");
             }
         }
+        // And f32 rows (f32 packs).
+        var floats = RandomValues(rows * cols, seed: 9);
+        var floatExact = Exact(floats, x, rows, cols, tokens);
+        fixed (float* fp = floats)
+        {
+            using var dense = new Gpu.IlgpuMatrix(new DenseMatrix((byte*)fp, rows, cols, DenseElement.F32), device);
+            var yf = Run(dense, Batch(x, tokens, cols), KernelPath.Ilgpu);
+            for (int i = 0; i < yf.Length; i++) Assert.True(Math.Abs(yf[i] - floatExact[i]) < 1e-4 * (1 + Math.Abs(floatExact[i])), $"f32 {i}: {yf[i]} vs {floatExact[i]}");
+        }
     }
 
     /// <summary>Random 16-bit floats of the given kind, and their exact float32 values.</summary>

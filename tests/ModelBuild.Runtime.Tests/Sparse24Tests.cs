@@ -129,9 +129,12 @@ public unsafe class Sparse24Tests
             for (int r = 0; r < rows; r++) expanded.DequantizeRow(r, we.AsSpan(r * cols, cols));
             Assert.Equal(w, we);
             var x = KernelAgreementTests.RandomValues(tokens * cols, seed: 2);
-            foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+            // The device keeps the expansion's f16 bits.
+            using var device = Gpu.IlgpuDevice.Create(requireCuda: false);
+            using var onDevice = new Gpu.IlgpuMatrix(m, device);
+            foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512, KernelPath.Ilgpu }.Where(KernelPaths.IsSupported))
             {
-                var y = Run(m, x, tokens, cols, path);
+                var y = Run(path == KernelPath.Ilgpu ? onDevice : m, x, tokens, cols, path);
                 for (int t = 0; t < tokens; t++)
                     for (int r = 0; r < rows; r++)
                     {

@@ -20,6 +20,7 @@ public sealed class IlgpuDevice : IDisposable
     internal Action<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, int, int, int, int, int> GroupQuantized { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Dense { get; }
+    internal Action<Index2D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, int, int, int, int> Dense16 { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, int, int> SquareSums { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> Normalize { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, int> AddBias { get; }
@@ -57,6 +58,7 @@ public sealed class IlgpuDevice : IDisposable
         GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(IlgpuKernels.GroupQuantized);
         Dense = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.Dense);
+        Dense16 = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, int, int, int, int>(IlgpuKernels.Dense16);
         SquareSums = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(IlgpuForwardKernels.SquareSums);
         Normalize = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(
             IlgpuForwardKernels.Normalize);

@@ -66,4 +66,18 @@ internal static class IlgpuKernels
         for (int c = 0; c < cols; c++) sum += w[(long)c * rows + r] * x[(long)t * cols + c];
         y[(long)t * rows + r] = sum;
     }
+
+    /// <summary>Dense rows kept as 16-bit floats on the device (f16 and bf16 packs, 2:4 f16 expanded): half the bytes of f32.</summary>
+    public static void Dense16(Index2D index, ArrayView<ushort> w, ArrayView<float> x, ArrayView<float> y, int rowStart, int rows, int cols, int bfloat16)
+    {
+        int r = rowStart + index.X, t = index.Y;
+        float sum = 0;
+        for (int c = 0; c < cols; c++)
+        {
+            ushort bits = w[(long)c * rows + r];
+            float value = bfloat16 != 0 ? Interop.IntAsFloat((uint)bits << 16) : (float)Interop.IntAsFloat(bits);
+            sum += value * x[(long)t * cols + c];
+        }
+        y[(long)t * rows + r] = sum;
+    }
 }

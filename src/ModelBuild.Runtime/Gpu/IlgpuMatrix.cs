@@ -16,7 +16,9 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     private readonly IWeightMatrix _source;
     private readonly IlgpuDevice _device;
     private readonly MemoryBuffer1D<uint, Stride1D.Dense>? _codes;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _values; // scales (group-quantized) or weights (dense)
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _values; // scales (group-quantized) or f32 weights
+    private readonly MemoryBuffer1D<ushort, Stride1D.Dense>? _sixteenBit; // f16 or bf16 weights
+    private readonly bool _bfloat16;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>? _zeros;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _outlierRowStart, _outlierCols;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _outlierValues;
@@ -47,6 +49,14 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
             _groupSize = gq.GroupSize;
             _containerBits = gq.ContainerBits;
         }
+        else if (SixteenBitSource(source) is { } dense)
+        {
+            _bfloat16 = dense.Element == DenseElement.BF16;
+            _sixteenBit = acc.Allocate1D(RowInterleaving.SixteenBit(dense, _bfloat16));
+            _outlierRowStart = acc.Allocate1D<int>(1);
+            _outlierCols = acc.Allocate1D<int>(1);
+            _outlierValues = acc.Allocate1D<float>(1);
+        }
         else
         {
             var weights = new float[(long)source.Rows * source.Cols];
@@ -57,6 +67,14 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
             _outlierValues = acc.Allocate1D<float>(1);
         }
     }
+
+    /// <summary>The 16-bit dense matrix a source's weights are exact in, if any (2:4 f16 rows expanded).</summary>
+    private static DenseMatrix? SixteenBitSource(IWeightMatrix source) => source switch
+    {
+        DenseMatrix { Element: DenseElement.F16 or DenseElement.BF16 } dense => dense,
+        Sparse24HalfMatrix sparse => sparse.ExpandToDense(),
+        _ => null,
+    };
 
     public void DequantizeRow(int row, Span<float> dst) => _source.DequantizeRow(row, dst);
 
@@ -86,16 +104,19 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     {
         var launch = new Index2D(rowCount, tokens);
         if (_codes is not null)
-            _device.GroupQuantized(launch, _codes.View, _values.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
+            _device.GroupQuantized(launch, _codes.View, _values!.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
                 x, y, rowStart, Rows, Cols, _groupSize, _containerBits);
+        else if (_sixteenBit is not null)
+            _device.Dense16(launch, _sixteenBit.View, x, y, rowStart, Rows, Cols, _bfloat16 ? 1 : 0);
         else
-            _device.Dense(launch, _values.View, x, y, rowStart, Rows, Cols);
+            _device.Dense(launch, _values!.View, x, y, rowStart, Rows, Cols);
     }
 
     public void Dispose()
     {
         _codes?.Dispose();
-        _values.Dispose();
+        _values?.Dispose();
+        _sixteenBit?.Dispose();
         _zeros?.Dispose();
         _outlierRowStart.Dispose();
         _outlierCols.Dispose();

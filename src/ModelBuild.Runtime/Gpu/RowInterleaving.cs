@@ -28,4 +28,21 @@ internal static class RowInterleaving
                 result[(long)k * rows + r] = values[(long)r * perRow + k];
         return result;
     }
+
+    /// <summary>
+    /// A 16-bit matrix's rows as their f16 or bf16 bits, interleaved. The rows' values are exact in that format
+    /// (they come from it), so converting them back loses nothing.
+    /// </summary>
+    public static ushort[] SixteenBit(Weights.IWeightMatrix m, bool bfloat16)
+    {
+        var result = new ushort[checked((long)m.Rows * m.Cols)];
+        var row = new float[m.Cols];
+        for (int r = 0; r < m.Rows; r++)
+        {
+            m.DequantizeRow(r, row);
+            for (int k = 0; k < row.Length; k++)
+                result[(long)k * m.Rows + r] = bfloat16 ? Format.Pack.BFloat16Bits.FromSingle(row[k]) : BitConverter.HalfToUInt16Bits((Half)row[k]);
+        }
+        return result;
+    }
 }

@@ -17,6 +17,7 @@ public sealed unsafe class DenseMatrix(byte* data, int rows, int cols, DenseElem
 
     public int Rows => rows;
     public int Cols => cols;
+    public DenseElement Element => element;
     public long PackedBytes => (long)rows * cols * (element == DenseElement.F32 ? 4 : 2);
 
     public void DequantizeRow(int row, Span<float> dst)
