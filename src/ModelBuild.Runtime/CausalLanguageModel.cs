@@ -14,6 +14,9 @@ public sealed class CausalLanguageModel : IDisposable
     private readonly PackReader _pack;
     private readonly LlamaWeights _weights;
     private readonly Gpu.IlgpuDevice? _device;
+
+    /// <summary>The ILGPU device the products run on (the ilgpu and cuda paths), else null.</summary>
+    internal Gpu.IlgpuDevice? Device => _device;
     private readonly object _gate = new();
     private bool _disposed;
 

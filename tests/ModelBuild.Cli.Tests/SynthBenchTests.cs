@@ -45,6 +45,17 @@ public class SynthBenchTests
         double share = r["bandwidth_share"]!.GetValue<double>();
         Assert.Equal(expected * tokensPerSecond / 1e9, achieved, achieved * 1e-9);
         Assert.Equal(achieved / r["memory_bandwidth_gb_per_second"]!.GetValue<double>(), share, share * 1e-9);
+
+        // On an ILGPU device (the CPU accelerator here) the bytes are the device copy's, whose scales and zero points
+        // are f32 (the head stays f16), and the share is of the device's memory, measured by a probe of its own.
+        var device = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--json", "--kernels", "ilgpu", "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");
+        Assert.Equal(0, device.ExitCode);
+        var d = JsonNode.Parse(device.StdOut)!;
+        Assert.Equal("ilgpu", d["kernels"]!.GetValue<string>());
+        Assert.Equal(projections / 2 + projections / 128 * 8 + vocab * h * 2 + h * 2, d["weight_bytes_per_token"]!.GetValue<long>());
+        double deviceBandwidth = d["memory_bandwidth_gb_per_second"]!.GetValue<double>();
+        Assert.True(deviceBandwidth > 0 && double.IsFinite(deviceBandwidth));
+        Assert.Equal(d["achieved_gb_per_second"]!.GetValue<double>() / deviceBandwidth, d["bandwidth_share"]!.GetValue<double>(), 1e-9);
     }
 
     [Fact]

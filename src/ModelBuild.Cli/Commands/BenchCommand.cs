@@ -47,7 +47,8 @@ public static class BenchCommand
             Console.WriteLine($"prefill  {r.PrefillTokensPerSecond,10:F1} tok/s ({r.PromptTokens}-token prompt)");
             Console.WriteLine($"decode   {r.DecodeTokensPerSecond,10:F2} tok/s ({r.DecodeTokens} tokens)");
             Console.WriteLine($"weights  {r.WeightBytesPerToken / 1048576.0,10:F1} MiB read per token");
-            Console.WriteLine($"achieved {r.AchievedGBps,10:F2} GB/s = {r.BandwidthShare:P1} of {r.MemoryBandwidthGBps:F1} GB/s memory read bandwidth measured in this run");
+            string memory = r.Kernels is "ilgpu" or "cuda" ? "device memory" : "memory";
+            Console.WriteLine($"achieved {r.AchievedGBps,10:F2} GB/s = {r.BandwidthShare:P1} of {r.MemoryBandwidthGBps:F1} GB/s {memory} read bandwidth measured in this run");
         }
         return 0;
     }

@@ -44,9 +44,12 @@ public static class DecodeBenchmark
         var next = new int[1];
 
         // This machine's memory speed drifts between runs (and within one): measure it around every repeat and
-        // divide by the highest reading, so a share is never flattered by a slow moment of the probe.
-        using var memory = new MemoryBandwidth();
-        double lowest = memory.Measure(pool), bandwidth = lowest;
+        // divide by the highest reading, so a share is never flattered by a slow moment of the probe. A device
+        // forward reads its weights from the device's memory, so that is the memory measured then.
+        using var memory = model.Device is null ? new MemoryBandwidth() : null;
+        using var deviceMemory = model.Device is { } device ? new Gpu.DeviceBandwidth(device, device.IsCuda ? 1L << 30 : 1L << 28) : null;
+        double Measure() => memory?.Measure(pool) ?? deviceMemory!.Measure();
+        double lowest = Measure(), bandwidth = lowest;
         double bestPrefill = double.MaxValue, bestDecode = double.MaxValue;
         for (int r = 0; r < repeats; r++)
         {
@@ -59,12 +62,15 @@ public static class DecodeBenchmark
             double decode = TimeDecode(session, prompt.AsSpan(0, decodeDepth + 1), decodeTokens, logits, next);
             bestDecode = Math.Min(bestDecode, decode);
             log?.Invoke($"decode {decodeTokens} tokens: {decodeTokens / decode:F2} tok/s");
-            double reading = memory.Measure(pool);
+            double reading = Measure();
             (lowest, bandwidth) = (Math.Min(lowest, reading), Math.Max(bandwidth, reading));
         }
-        log?.Invoke($"memory read bandwidth ({threads} threads): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest " +
+        if (memory is null)
+            log?.Invoke($"device memory read bandwidth ({model.Device!.Name}): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest" +
+                (model.Device.IsCuda ? "" : " (ILGPU's CPU accelerator, an emulator: neither figure means much)"));
+        else log?.Invoke($"memory read bandwidth ({threads} threads): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest " +
             $"(fastest pattern: one stream per thread {memory.BestByPattern.OneStream:F1}, two streams per thread {memory.BestByPattern.TwoStreams:F1} GB/s)");
-        if (log is not null)
+        if (log is not null && memory is not null)
             unsafe
             {
                 // A diagnostic only (five more passes over the whole pack): whether the mapping reads as fast as plain memory.

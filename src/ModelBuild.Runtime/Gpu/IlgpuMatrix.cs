@@ -29,7 +29,9 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     public IlgpuDevice Device => _device;
     public int Rows => _source.Rows;
     public int Cols => _source.Cols;
-    public long PackedBytes => _source.PackedBytes;
+    /// <summary>Bytes a pass over the device copy reads (scales and zero points are f32 there; 2:4 rows expanded).</summary>
+    public long PackedBytes => (_codes?.LengthInBytes ?? 0) + (_values?.LengthInBytes ?? 0) + (_zeros?.LengthInBytes ?? 0)
+        + (_sixteenBit?.LengthInBytes ?? 0) + (_outlierRowStart.Length > 1 ? _outlierRowStart.LengthInBytes + _outlierCols.LengthInBytes + _outlierValues.LengthInBytes : 0);
 
     public IlgpuMatrix(IWeightMatrix source, IlgpuDevice device)
     {
