@@ -98,3 +98,31 @@ public class IlgpuForwardKernelTests
         Assert.Equal([1f, 4, 2, 5, 3, 6], items);
     }
 }
+
+public class ProductSlicesTests
+{
+    [Theory]
+    [InlineData(2048, 1, 16, 16, 1)]   // a decode product: one group per slice
+    [InlineData(32000, 1, 16, 2, 8)]   // a vocabulary head: already 32 000 threads
+    [InlineData(2048, 128, 16, 1, 16)] // prefill: no slicing
+    [InlineData(100, 1, 9, 9, 1)]      // fewer units than the wanted slices
+    [InlineData(6000, 1, 30, 10, 3)]   // 10 slices of 3 units
+    [InlineData(16384, 1, 9, 3, 3)]    // 4 wanted, 9 units: 3 slices of 3, not a fourth empty one
+    [InlineData(16384, 1, 10, 4, 3)]   // 4 wanted, 10 units: the last slice has 1
+    public void Columns_are_cut_into_whole_non_empty_slices(int rowCount, int tokens, int units, int slices, int perSlice)
+    {
+        var s = Gpu.ProductSlices.For(0, rowCount, rowCount, units * 128, tokens, units, 128, 4);
+        Assert.Equal(slices, s.Slices);
+        Assert.Equal(perSlice, s.PerSlice);
+        Assert.True((s.Slices - 1) * s.PerSlice < units && s.Slices * s.PerSlice >= units, "every slice has units and all are covered");
+    }
+
+    [Fact]
+    public void Partial_sums_go_to_their_slice_token_and_launched_row()
+    {
+        var sliced = new Gpu.ProductSlices(rowStart: 10, rowCount: 5, rows: 40, cols: 256, tokens: 3, slices: 2, perSlice: 1, groupSize: 128, containerBits: 4);
+        Assert.Equal((1L * 3 + 2) * 5 + 4, sliced.Target(1, 2, 14));
+        var whole = new Gpu.ProductSlices(10, 5, 40, 256, 3, 1, 2, 128, 4);
+        Assert.Equal(2L * 40 + 14, whole.Target(0, 2, 14));
+    }
+}

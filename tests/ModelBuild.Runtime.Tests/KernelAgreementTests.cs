@@ -69,6 +69,7 @@ public unsafe class KernelAgreementTests
         {
             var shapes = Shapes;
             shapes.Add(4, 7, 36, 12, 2, true); // rows of 18 bytes: the interleaved words end in a padded one
+            shapes.Add(4, 600, 128, 128, 110, true); // enough (row, token) threads that the columns are not sliced
             return shapes;
         }
     }

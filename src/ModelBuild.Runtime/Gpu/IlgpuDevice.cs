@@ -17,10 +17,11 @@ public sealed class IlgpuDevice : IDisposable
     public bool IsCuda { get; }
     public string Name => Accelerator.Name;
 
-    internal Action<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, int, int, int, int, int> GroupQuantized { get; }
-    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> Dense { get; }
-    internal Action<Index2D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, int, int, int, int> Dense16 { get; }
+    internal Action<Index3D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ProductSlices> GroupQuantized { get; }
+    internal Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ProductSlices> Dense { get; }
+    internal Action<Index3D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ProductSlices, int> Dense16 { get; }
+    internal Action<Index2D, ArrayView<float>, ArrayView<float>, ProductSlices> SumSlices { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, int, int> SquareSums { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> Normalize { get; }
     internal Action<Index2D, ArrayView<float>, ArrayView<float>, int> AddBias { get; }
@@ -55,10 +56,11 @@ public sealed class IlgpuDevice : IDisposable
         _context = cuda ? Context.Create(b => b.Cuda().CPU()) : Context.Create(b => b.CPU());
         Accelerator = cuda ? _context.GetCudaDevice(0).CreateAccelerator(_context) : _context.GetCPUDevice(0).CreateAccelerator(_context);
         IsCuda = cuda;
-        GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(IlgpuKernels.GroupQuantized);
-        Dense = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.Dense);
-        Dense16 = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, int, int, int, int>(IlgpuKernels.Dense16);
+        GroupQuantized = Accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ProductSlices>(IlgpuKernels.GroupQuantized);
+        Dense = Accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ProductSlices>(IlgpuKernels.Dense);
+        Dense16 = Accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ProductSlices, int>(IlgpuKernels.Dense16);
+        SumSlices = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ProductSlices>(IlgpuKernels.SumSlices);
         SquareSums = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, int>(IlgpuForwardKernels.SquareSums);
         Normalize = Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(
             IlgpuForwardKernels.Normalize);

@@ -24,6 +24,7 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _outlierValues;
     private readonly int _groupSize, _containerBits;
     private MemoryBuffer1D<float, Stride1D.Dense>? _x, _y;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partial; // the column slices' sums (ProductSlices), made on first need
     private float[] _result = [];
 
     public IlgpuDevice Device => _device;
@@ -104,14 +105,22 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
     /// <summary>Queues the product for rows rowStart…rowStart+rowCount−1 of <paramref name="tokens"/> tokens; y is [tokens, Rows].</summary>
     private void Launch(ArrayView<float> x, ArrayView<float> y, int rowStart, int rowCount, int tokens)
     {
-        var launch = new Index2D(rowCount, tokens);
+        var s = ProductSlices.For(rowStart, rowCount, Rows, Cols, tokens, _codes is not null ? Cols / _groupSize : Cols, _groupSize, _containerBits);
+        var launch = new Index3D(rowCount, tokens, s.Slices);
+        ArrayView<float> target = y;
+        if (s.Slices > 1)
+        {
+            long partials = (long)s.Slices * tokens * rowCount;
+            if (_partial is null || _partial.Length < partials) { _partial?.Dispose(); _partial = _device.Accelerator.Allocate1D<float>(partials); }
+            target = _partial.View;
+        }
         if (_codes is not null)
-            _device.GroupQuantized(launch, _codes.View, _values!.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View,
-                x, y, rowStart, Rows, Cols, _groupSize, _containerBits);
+            _device.GroupQuantized(launch, _codes.View, _values!.View, _zeros!.View, _outlierRowStart.View, _outlierCols.View, _outlierValues.View, x, target, s);
         else if (_sixteenBit is not null)
-            _device.Dense16(launch, _sixteenBit.View, x, y, rowStart, Rows, Cols, _bfloat16 ? 1 : 0);
+            _device.Dense16(launch, _sixteenBit.View, x, target, s, _bfloat16 ? 1 : 0);
         else
-            _device.Dense(launch, _values!.View, x, y, rowStart, Rows, Cols);
+            _device.Dense(launch, _values!.View, x, target, s);
+        if (s.Slices > 1) _device.SumSlices(new Index2D(rowCount, tokens), target, y, s);
     }
 
     public void Dispose()
@@ -125,5 +134,6 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         _outlierValues.Dispose();
         _x?.Dispose();
         _y?.Dispose();
+        _partial?.Dispose();
     }
 }
