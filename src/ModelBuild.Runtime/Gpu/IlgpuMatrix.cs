@@ -55,16 +55,16 @@ public sealed unsafe class IlgpuMatrix : IWeightMatrix, IDisposable
         else if (SixteenBitSource(source) is { } dense)
         {
             _bfloat16 = dense.Element == DenseElement.BF16;
-            _sixteenBit = acc.Allocate1D(RowInterleaving.SixteenBit(dense, _bfloat16));
+            _sixteenBit = acc.Allocate1D(_bfloat16
+                ? RowInterleaving.Rows(dense, Format.Pack.BFloat16Bits.FromSingle)
+                : RowInterleaving.Rows(dense, v => BitConverter.HalfToUInt16Bits((System.Half)v))); // exact: the values come from f16
             _outlierRowStart = acc.Allocate1D<int>(1);
             _outlierCols = acc.Allocate1D<int>(1);
             _outlierValues = acc.Allocate1D<float>(1);
         }
         else
         {
-            var weights = new float[(long)source.Rows * source.Cols];
-            for (int r = 0; r < source.Rows; r++) source.DequantizeRow(r, weights.AsSpan(r * source.Cols, source.Cols));
-            _values = acc.Allocate1D(RowInterleaving.Items(weights, source.Rows, source.Cols));
+            _values = acc.Allocate1D(RowInterleaving.Rows(source, v => v));
             _outlierRowStart = acc.Allocate1D<int>(1);
             _outlierCols = acc.Allocate1D<int>(1);
             _outlierValues = acc.Allocate1D<float>(1);

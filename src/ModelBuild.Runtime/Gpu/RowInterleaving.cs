@@ -17,7 +17,7 @@ internal static class RowInterleaving
         return result;
     }
 
-    public static long WordsPerRow(long rowBytes) => (rowBytes + 3) / 4;
+    private static long WordsPerRow(long rowBytes) => (rowBytes + 3) / 4;
 
     /// <summary>[rows, perRow] row-major values (scales, zero points, dense weights) interleaved.</summary>
     public static float[] Items(float[] values, int rows, int perRow)
@@ -30,18 +30,17 @@ internal static class RowInterleaving
     }
 
     /// <summary>
-    /// A 16-bit matrix's rows as their f16 or bf16 bits, interleaved. The rows' values are exact in that format
-    /// (they come from it), so converting them back loses nothing.
+    /// A dense matrix's rows, each value converted (to f32, or to the f16 or bf16 bits its values are exact in),
+    /// interleaved, one row dequantized at a time.
     /// </summary>
-    public static ushort[] SixteenBit(Weights.IWeightMatrix m, bool bfloat16)
+    public static T[] Rows<T>(Weights.IWeightMatrix m, Func<float, T> convert)
     {
-        var result = new ushort[checked((long)m.Rows * m.Cols)];
+        var result = new T[checked((long)m.Rows * m.Cols)];
         var row = new float[m.Cols];
         for (int r = 0; r < m.Rows; r++)
         {
             m.DequantizeRow(r, row);
-            for (int k = 0; k < row.Length; k++)
-                result[(long)k * m.Rows + r] = bfloat16 ? Format.Pack.BFloat16Bits.FromSingle(row[k]) : BitConverter.HalfToUInt16Bits((Half)row[k]);
+            for (int k = 0; k < row.Length; k++) result[(long)k * m.Rows + r] = convert(row[k]);
         }
         return result;
     }
