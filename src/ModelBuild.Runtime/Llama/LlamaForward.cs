@@ -208,7 +208,7 @@ public sealed class LlamaForward : IDisposable
         var up = _up.AsSpan(0, T * f);
         if (decode) _matMul.WarmNext(w.Down);
         _matMul.Multiply(_normed, new Product(w.Gate, gate), new Product(w.Up, up));
-        SwiGlu(gate, up);
+        SwiGlu.InPlace(gate, up);
         if (decode && l + 1 < _c.NumHiddenLayers)
         {
             var n = _w.Layers[l + 1];
@@ -217,14 +217,6 @@ public sealed class LlamaForward : IDisposable
         else if (decode && lastWantsHead) _matMul.WarmNext(_w.LmHead);
         _matMul.Multiply(w.Down, _mlpHidden, _o);
         TensorPrimitives.Add(x, _o.AsSpan(0, T * h), x);
-    }
-
-    /// <summary>gate ← SiLU(gate) · up = gate · σ(gate) · up, vectorized (decode runs it on one thread between products). Overwrites <paramref name="up"/>.</summary>
-    private static void SwiGlu(Span<float> gate, Span<float> up)
-    {
-        TensorPrimitives.Multiply(up, gate, up);
-        TensorPrimitives.Sigmoid(gate, gate);
-        TensorPrimitives.Multiply(gate, up, gate);
     }
 
     /// <summary>Rotates the pairs (v[i], v[i + half]) by the position's angles; 8 pairs per step where vectors allow (same arithmetic).</summary>
