@@ -30,6 +30,10 @@ public class ActivationBatchTests
                 for (int lane = 0; lane < 16; lane++)
                     Assert.Equal(batch.BlockScales.Span[t * blocks + (chunk + 8 * lane) / ActivationBatch.BlockSize],
                         batch.NibbleLaneScales.Span[t * (cols / 8) + chunk / 8 + lane]);
+                // A 16-bit lane j of byte products covers columns 4j .. 4j+3: its block's scale in the token's units.
+                for (int lane = 0; lane < 32; lane++)
+                    Assert.Equal(batch.BlockScales.Span[t * blocks + (chunk + 4 * lane) / ActivationBatch.BlockSize],
+                        batch.NibbleLaneMultipliers.Span[t * (cols / 4) + chunk / 4 + lane] * batch.TokenUnits[t]);
             }
     }
 
@@ -48,9 +52,16 @@ public class ActivationBatchTests
         for (int block = 0; block < tokens * cols / ActivationBatch.BlockSize; block++)
         {
             var x = values.AsSpan(block * ActivationBatch.BlockSize, ActivationBatch.BlockSize);
+            int token = block * ActivationBatch.BlockSize / cols;
+            float tokenMax = values.AsSpan(token * cols, cols).ToArray().Max(MathF.Abs);
+            float unit = tokenMax / 127f / ActivationBatch.MaxMultiplier;
+            Assert.Equal(unit, batch.TokenUnits[token]);
             float max = 0;
             foreach (float v in x) max = MathF.Max(max, MathF.Abs(v));
-            float scale = max / 127f, inverse = max > 0 ? 127f / max : 0f;
+            // The scale max/127 rounded up to whole units, the largest block's being MaxMultiplier units (up to rounding).
+            float multiplier = max > 0 ? Math.Min(MathF.Ceiling(max / 127f / unit), ActivationBatch.MaxMultiplier) : 0;
+            float scale = unit * multiplier, inverse = max > 0 ? 1f / scale : 0f;
+            if (max == tokenMax) Assert.True(multiplier >= ActivationBatch.MaxMultiplier - 1);
             int total = 0;
             for (int i = 0; i < x.Length; i++)
             {

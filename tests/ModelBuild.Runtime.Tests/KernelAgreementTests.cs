@@ -155,7 +155,7 @@ public unsafe class KernelAgreementTests
     }
 
     [Fact]
-    public void Int8_activation_blocks_round_half_to_even_within_half_a_step()
+    public void Int8_activation_blocks_take_a_whole_number_of_units_and_round_half_to_even()
     {
         var rng = new Random(11);
         var codes = new sbyte[32];
@@ -163,18 +163,47 @@ public unsafe class KernelAgreementTests
         {
             var x = RandomValues(32, trial);
             if (trial % 50 == 0) Array.Clear(x); // all-zero block: scale 0, codes 0
-            if (trial % 7 == 0) x[rng.Next(32)] = 127.5f; // exact halves after scaling
-            ActivationBatch.QuantizeBlock(x, codes, out float scale, out float sum);
             float max = x.Max(Math.Abs);
-            Assert.Equal(max / 127f, scale);
+            // The token's largest magnitude: this block's own (its multiplier is then the largest) or up to 10⁴ times it.
+            float tokenMax = trial % 5 == 0 ? max : max * (float)Math.Pow(10, rng.NextDouble() * 4);
+            float unit = ActivationBatch.TokenUnit([.. x, tokenMax]);
+            ActivationBatch.QuantizeBlock(x, codes, unit, out float scale, out short multiplier, out float sum);
+            Assert.Equal(ActivationBatch.Multiplier(max, unit), multiplier);
+            Assert.Equal(unit * multiplier, scale);
+            if (max > 0)
+            {
+                // Up to rounding, max/127 ≤ scale < max/127 + unit: the block's scale grows by less than one unit.
+                Assert.InRange(multiplier, 1, ActivationBatch.MaxMultiplier);
+                Assert.InRange(scale, max / 127f * (1 - 1e-6f), (max / 127f + unit) * (1 + 1e-6f));
+                if (trial % 5 == 0) Assert.InRange(multiplier, ActivationBatch.MaxMultiplier - 1, ActivationBatch.MaxMultiplier);
+            }
+            else Assert.Equal(0, multiplier);
             int total = 0;
             for (int i = 0; i < 32; i++)
             {
-                int expected = max > 0 ? (int)MathF.Round(x[i] * (127f / max), MidpointRounding.ToEven) : 0;
+                int expected = max > 0 ? (int)MathF.Round(x[i] * (1f / scale), MidpointRounding.ToEven) : 0;
                 Assert.Equal(expected, codes[i]);
+                Assert.InRange(codes[i], -127, 127);
                 total += codes[i];
             }
             Assert.Equal(total * scale, sum);
+        }
+    }
+
+    [Fact]
+    public void Int4_kernels_hold_the_largest_lane_sums()
+    {
+        // Codes all 15 against activations all equal: every byte product is 15 · 127 and every block multiplier the
+        // largest, the most a kernel's 32-bit lanes ever hold (8 · 15 · 127 · 32767 < 2³¹).
+        using var m = RandomQuantized.Create(4, 33, 512, 128, outliers: false, seed: 5, codeByte: 0xFF);
+        var x = Enumerable.Repeat(0.75f, 2 * 512).ToArray();
+        var batch = Batch(x, 2, 512);
+        Assert.All(batch.NibbleLaneMultipliers.Span.ToArray(), v => Assert.Equal(ActivationBatch.MaxMultiplier, v));
+        var exact = Exact(m.Dequantized(), x, 33, 512, 2);
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var y = Run(m.Matrix, batch, path);
+            for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - exact[i]) <= 1e-4 * Math.Abs(exact[i]) + 1e-4, $"{path} {i}: {y[i]} vs {exact[i]}");
         }
     }
 
@@ -363,7 +392,7 @@ internal sealed unsafe class RandomQuantized : IDisposable
         return w;
     }
 
-    public static RandomQuantized Create(int bits, int rows, int cols, int group, bool outliers, int seed)
+    public static RandomQuantized Create(int bits, int rows, int cols, int group, bool outliers, int seed, byte? codeByte = null)
     {
         var rng = new Random(seed);
         int groups = cols / group;
@@ -378,7 +407,7 @@ internal sealed unsafe class RandomQuantized : IDisposable
         var q = Alloc<byte>(rows * rowBytes);
         for (int i = 0; i < rows * rowBytes; i++)
             // Every byte is valid for 8-bit codes and for 2- and 3-bit codes packed to their bits; codes in 4-bit slots sit in nibbles.
-            q[i] = Format.Pack.TensorLayout.ContainerBits(bits, cols) is 2 or 3 or 8 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4);
+            q[i] = codeByte ?? (Format.Pack.TensorLayout.ContainerBits(bits, cols) is 2 or 3 or 8 ? (byte)rng.Next(256) : (byte)(rng.Next(1 << bits) | rng.Next(1 << bits) << 4));
         var scales = Alloc<Half>(rows * groups);
         var zeros = Alloc<byte>(rows * groups);
         for (int i = 0; i < rows * groups; i++)

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -5,7 +6,10 @@ namespace ModelBuild.Runtime.Kernels;
 
 /// <summary>
 /// The input rows of one matrix multiply ([Tokens, Cols] floats), plus an int8 copy made on first use by a
-/// SIMD kernel: per block of 32 values a scale (max|x| / 127) and the rounded codes. The int4 kernels read the
+/// SIMD kernel: per block of 32 values a scale and the rounded codes. The scale is max|x| / 127 rounded up to a whole
+/// multiple (at most <see cref="MaxMultiplier"/>) of the token's unit, max over the token of |x| / (127 · MaxMultiplier),
+/// so the AVX-512 kernels can weight each block by an integer and apply one float per row (relative to max|x| / 127,
+/// a block's scale grows by less than one unit: under 0.1 % for blocks within a thirtieth of the token's largest). The int4 kernels read the
 /// codes in "nibble order": within each 128-column chunk, the 64 even columns first, then the 64 odd ones,
 /// matching how two 4-bit weights share a byte (low nibble = even column). The 2:4 kernel gathers from the natural order.
 /// </summary>
@@ -13,7 +17,11 @@ public sealed class ActivationBatch
 {
     public const int BlockSize = 32;
 
+    /// <summary>The largest block multiplier: a 16-bit lane of byte products (at most 4 · 15 · 127) times it, twice, fits 32 bits.</summary>
+    public const int MaxMultiplier = short.MaxValue;
+
     private bool _quantized;
+    private readonly short[] _blockMultipliers;
 
     public int Cols { get; }
     public int MaxTokens { get; }
@@ -27,6 +35,13 @@ public sealed class ActivationBatch
     public AlignedBuffer<float> BlockSums { get; }
     /// <summary>Per token, per 128-column chunk, 16 lanes: the block scale of the 8 columns a 32-bit lane covers in nibble order.</summary>
     public AlignedBuffer<float> NibbleLaneScales { get; }
+    /// <summary>
+    /// Per token, per 128-column chunk, 32 lanes: the block multiplier of the 4 columns a 16-bit lane of byte products
+    /// covers in nibble order (columns 4j .. 4j+3; block scale = multiplier · token unit).
+    /// </summary>
+    public AlignedBuffer<short> NibbleLaneMultipliers { get; }
+    /// <summary>Per token: the unit its block scales are whole multiples of.</summary>
+    public AlignedBuffer<float> TokenUnits { get; }
 
     public ActivationBatch(int maxTokens, int cols)
     {
@@ -39,6 +54,9 @@ public sealed class ActivationBatch
         BlockScales = new(blocked ? maxTokens * cols / BlockSize : 0);
         BlockSums = new(BlockScales.Length);
         NibbleLaneScales = new(cols % 128 == 0 ? maxTokens * cols / 8 : 0);
+        NibbleLaneMultipliers = new(cols % 128 == 0 ? maxTokens * cols / 4 : 0);
+        TokenUnits = new(maxTokens);
+        _blockMultipliers = new short[blocked ? maxTokens * cols / BlockSize : 0];
         Tokens = maxTokens;
     }
 
@@ -66,9 +84,12 @@ public sealed class ActivationBatch
             return;
         }
         for (int t = 0; t < Tokens; t++)
+        {
+            float unit = TokenUnits[t] = TokenUnit(Values.AsSpan(t * Cols, Cols));
             for (int b = 0; b < blocks; b++)
-                QuantizeBlock(Values.AsSpan(t * Cols + b * BlockSize, BlockSize), Codes.Span.Slice(t * Cols + b * BlockSize, BlockSize),
-                    out BlockScales[t * blocks + b], out BlockSums[t * blocks + b]);
+                QuantizeBlock(Values.AsSpan(t * Cols + b * BlockSize, BlockSize), Codes.Span.Slice(t * Cols + b * BlockSize, BlockSize), unit,
+                    out BlockScales[t * blocks + b], out _blockMultipliers[t * blocks + b], out BlockSums[t * blocks + b]);
+        }
         if (NibbleOrderCodes.Length > 0) FillNibbleOrder(blocks);
         _quantized = true;
     }
@@ -90,9 +111,11 @@ public sealed class ActivationBatch
                     NibbleOrderCodes[row + chunk + k] = Codes[row + chunk + 2 * k];
                     NibbleOrderCodes[row + chunk + 64 + k] = Codes[row + chunk + 2 * k + 1];
                 }
-                // Lane j of a 128-column chunk covers columns 8j .. 8j+7, all inside block (8j)/32.
+                // Lane j of a 128-column chunk covers columns 8j .. 8j+7, all inside block (8j)/32; a 16-bit lane 4j .. 4j+3.
                 for (int lane = 0; lane < 16; lane++)
                     NibbleLaneScales[t * (Cols / 8) + chunk / 8 + lane] = BlockScales[t * blocks + (chunk + 8 * lane) / BlockSize];
+                for (int lane = 0; lane < 32; lane++)
+                    NibbleLaneMultipliers[t * (Cols / 4) + chunk / 4 + lane] = _blockMultipliers[t * blocks + (chunk + 4 * lane) / BlockSize];
             }
         }
     }
@@ -107,6 +130,7 @@ public sealed class ActivationBatch
         var evenThenOdd = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
         sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer;
         float* blockScales = BlockScales.Pointer, laneScales = NibbleLaneScales.Pointer;
+        short* laneMultipliers = NibbleLaneMultipliers.Pointer;
         for (int t = 0; t < Tokens; t++)
             for (int chunk = 0; chunk < Cols; chunk += 128)
             {
@@ -122,6 +146,7 @@ public sealed class ActivationBatch
                     Sse2.UnpackHigh(a, b).Store((ulong*)(nibble + at + 64 + 16 * k));
                     // Lanes 4k .. 4k+3 cover columns 32k .. 32k+31 in nibble order: block k's scale.
                     Vector128.Create(blockScales[t * blocks + chunk / BlockSize + k]).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
+                    Vector128.Create(_blockMultipliers[t * blocks + chunk / BlockSize + k]).Store(laneMultipliers + t * (Cols / 4) + chunk / 4 + 8 * k);
                 }
             }
     }
@@ -137,8 +162,11 @@ public sealed class ActivationBatch
         var odds = evens + Vector512<int>.One;
         sbyte* codes = Codes.Pointer, nibble = NibbleOrderCodes.Pointer;
         float* blockScales = BlockScales.Pointer, blockSums = BlockSums.Pointer, laneScales = NibbleLaneScales.Pointer;
+        short* laneMultipliers = NibbleLaneMultipliers.Pointer;
         fixed (float* values = Values)
             for (int t = 0; t < Tokens; t++)
+            {
+                float unit = TokenUnits[t] = TokenUnit(Values.AsSpan(t * Cols, Cols));
                 for (int chunk = 0; chunk < Cols; chunk += 128)
                 {
                     long at = (long)t * Cols + chunk;
@@ -147,9 +175,9 @@ public sealed class ActivationBatch
                         // Block k of the chunk: columns 32k .. 32k+31 in two vectors.
                         var v0 = Vector512.Load(values + at + 32 * k);
                         var v1 = Vector512.Load(values + at + 32 * k + 16);
-                        float max = MaxOf(Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)));
-                        float scale = max / 127f;
-                        var inverse = Vector512.Create(max > 0 ? 127f / max : 0f);
+                        short multiplier = Multiplier(MaxOf(Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1))), unit);
+                        float scale = unit * multiplier;
+                        var inverse = Vector512.Create(multiplier > 0 ? 1f / scale : 0f);
                         var q0 = Avx512F.ConvertToVector512Int32(v0 * inverse);
                         var q1 = Avx512F.ConvertToVector512Int32(v1 * inverse);
                         int block = t * blocks + chunk / BlockSize + k;
@@ -163,8 +191,10 @@ public sealed class ActivationBatch
                         Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, evens, q1)).Store(nibble + at + 16 * k);
                         Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.PermuteVar16x32x2(q0, odds, q1)).Store(nibble + at + 64 + 16 * k);
                         Vector128.Create(scale).Store(laneScales + t * (Cols / 8) + chunk / 8 + 4 * k);
+                        Vector128.Create(multiplier).Store(laneMultipliers + t * (Cols / 4) + chunk / 4 + 8 * k);
                     }
                 }
+            }
     }
 
     /// <summary>The largest of 16 floats (exact in any order).</summary>
@@ -187,22 +217,36 @@ public sealed class ActivationBatch
         if (CanQuantize) EnsureQuantized();
     }
 
-    /// <summary>Symmetric int8: scale = max|x| / 127, code = round-half-even(x / scale); also Σ code · scale.</summary>
-    public static void QuantizeBlock(ReadOnlySpan<float> x, Span<sbyte> codes, out float scale, out float sum)
+    /// <summary>The unit of a token's block scales: max|x| / 127 / <see cref="MaxMultiplier"/> (0 for an all-zero token).</summary>
+    public static float TokenUnit(ReadOnlySpan<float> row) => MathF.Abs(TensorPrimitives.MaxMagnitude(row)) is var max && max > 0 ? max / 127f / MaxMultiplier : 0f;
+
+    /// <summary>
+    /// A block's scale in units: ⌈max|x| / 127 / unit⌉, at most <see cref="MaxMultiplier"/> (the token's largest block,
+    /// up to rounding); 0 for an all-zero block.
+    /// </summary>
+    public static short Multiplier(float blockMax, float unit) =>
+        blockMax > 0 && unit > 0 ? (short)Math.Clamp(MathF.Ceiling(blockMax / 127f / unit), 1f, MaxMultiplier) : (short)0;
+
+    /// <summary>
+    /// Symmetric int8 in the token's <paramref name="unit"/>: scale = <see cref="Multiplier"/> · unit, code =
+    /// round-half-even(x / scale) (|code| ≤ 127, as scale ≥ max|x| / 127 up to rounding); also Σ code · scale.
+    /// </summary>
+    public static void QuantizeBlock(ReadOnlySpan<float> x, Span<sbyte> codes, float unit, out float scale, out short multiplier, out float sum)
     {
         if (Avx2.IsSupported && x.Length == BlockSize)
         {
-            QuantizeBlockAvx2(x, codes, out scale, out sum);
+            QuantizeBlockAvx2(x, codes, unit, out scale, out multiplier, out sum);
             return;
         }
         float max = 0;
         foreach (float v in x) max = MathF.Max(max, MathF.Abs(v));
-        scale = max / 127f;
-        float inverse = max > 0 ? 127f / max : 0f;
+        multiplier = Multiplier(max, unit);
+        scale = unit * multiplier;
+        float inverse = multiplier > 0 ? 1f / scale : 0f;
         int total = 0;
         for (int i = 0; i < x.Length; i++)
         {
-            int q = (int)MathF.Round(x[i] * inverse);
+            int q = Math.Clamp((int)MathF.Round(x[i] * inverse), -127, 127);
             codes[i] = (sbyte)q;
             total += q;
         }
@@ -210,16 +254,16 @@ public sealed class ActivationBatch
     }
 
     /// <summary>The same arithmetic on four 8-float vectors (cvtps2dq rounds half to even, as MathF.Round does).</summary>
-    private static unsafe void QuantizeBlockAvx2(ReadOnlySpan<float> x, Span<sbyte> codes, out float scale, out float sum)
+    private static unsafe void QuantizeBlockAvx2(ReadOnlySpan<float> x, Span<sbyte> codes, float unit, out float scale, out short multiplier, out float sum)
     {
         fixed (float* p = x)
         fixed (sbyte* c = codes)
         {
             var v0 = Vector256.Load(p); var v1 = Vector256.Load(p + 8); var v2 = Vector256.Load(p + 16); var v3 = Vector256.Load(p + 24);
             var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
-            float m = MaxOf(Vector128.Max(max.GetLower(), max.GetUpper()));
-            scale = m / 127f;
-            var inverse = Vector256.Create(m > 0 ? 127f / m : 0f);
+            multiplier = Multiplier(MaxOf(Vector128.Max(max.GetLower(), max.GetUpper())), unit);
+            scale = unit * multiplier;
+            var inverse = Vector256.Create(multiplier > 0 ? 1f / scale : 0f);
             var q0 = Avx.ConvertToVector256Int32(v0 * inverse); var q1 = Avx.ConvertToVector256Int32(v1 * inverse);
             var q2 = Avx.ConvertToVector256Int32(v2 * inverse); var q3 = Avx.ConvertToVector256Int32(v3 * inverse);
             sum = Vector256.Sum(q0 + q1 + q2 + q3) * scale;

@@ -15,11 +15,10 @@ public static unsafe class Int2GroupDot
     // Compiled fully optimized from the start: under tiered compilation this loop stayed in slower code for the
     // whole of a decode benchmark (25 vs 38 tok/s on the TinyLlama shape), unlike the int4 kernel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
         int c = 0;
@@ -27,25 +26,25 @@ public static unsafe class Int2GroupDot
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16, ones), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneMultipliers + 32), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 64;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(Vector512.Create(e0, e1), Vector512.Create(o0, o1), x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return LaneSums.Of(ZeroPointTerm.SubtractFrom(accA + accB, scaleZeros, groupSums, cols / groupSize));
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom((accA + accB) * unit, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Rows2(byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
-        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1) =>
-        PairedRows.Avx512(new PairCodes(), q0, q1, rowBytes, rows, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, y0, y1);
+        float* groupSums, int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit, float* y0, float* y1) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, rowBytes, rows, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneMultipliers, unit, y0, y1);
 
     /// <summary>2-bit codes for <see cref="PairedRows"/>: 64 bytes per chunk pair.</summary>
     private readonly struct PairCodes : IChunkPairCodes
@@ -83,29 +82,28 @@ public static unsafe class Int2GroupDot
     /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
-        sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
+        sbyte* x, long xStride, short* laneMultipliers, long multiplierStride, float* units, float* results)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
         for (; c + 1 < chunks; c += 2)
         {
             StreamPrefetch.Ahead(q);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ones, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneMultipliers + 32, multiplierStride, ref b0, ref b1, ref b2, ref b3);
             q += 64;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (e0, o0, e1, o1) = Unpack(q);
-            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(Vector512.Create(e0, e1), Vector512.Create(o0, o1), scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
         }
-        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
+        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, units, results);
     }
 
     /// <summary>32 bytes → even columns 0-62, odd 1-63, even 64-126, odd 65-127 (bits 0-1, 2-3, 4-5, 6-7).</summary>

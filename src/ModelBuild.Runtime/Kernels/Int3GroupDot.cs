@@ -17,11 +17,10 @@ public static unsafe class Int3GroupDot
 
     // Compiled fully optimized from the start, as the int2 kernel (tiered compilation kept that one in slower code).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales)
+    public static float Avx512(byte* q, float* scales, float* scaleZeros, float* groupSums, int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
         var selects = new Selects();
         var accA = Vector512<float>.Zero;
         var accB = Vector512<float>.Zero;
@@ -31,25 +30,25 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneScales + 16, ones), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenA, oddA, x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(evenB, oddB, x + 128, laneMultipliers + 32), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 96;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneScales, ones), Vector512.Create(scales[groups.Of(c)]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Int4GroupDot.Avx512Chunk(even, odd, x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return LaneSums.Of(ZeroPointTerm.SubtractFrom(accA + accB, scaleZeros, groupSums, cols / groupSize));
+        return LaneSums.Of(ZeroPointTerm.SubtractFrom((accA + accB) * unit, scaleZeros, groupSums, cols / groupSize));
     }
 
     /// <summary>Two rows against one token (decode's two streams; see <see cref="PairedRows"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Rows2(byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1, float* scaleZeros0, float* scaleZeros1,
-        float* groupSums, int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1) =>
-        PairedRows.Avx512(new PairCodes(), q0, q1, rowBytes, rows, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneScales, y0, y1);
+        float* groupSums, int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit, float* y0, float* y1) =>
+        PairedRows.Avx512(new PairCodes(), q0, q1, rowBytes, rows, scales0, scales1, scaleZeros0, scaleZeros1, groupSums, cols, groupSize, x, laneMultipliers, unit, y0, y1);
 
     /// <summary>3-bit codes for <see cref="PairedRows"/>: 96 bytes per chunk pair, the select vectors made once per call.</summary>
     private readonly struct PairCodes() : IChunkPairCodes
@@ -68,11 +67,10 @@ public static unsafe class Int3GroupDot
     /// <summary>Four tokens against one row (prefill), each pair of chunks unpacked once; per token the same arithmetic as <see cref="Avx512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Tokens4(byte* q, float* scales, float* scaleZeros, float* groupSums, int groupSumStride, int cols, int groupSize,
-        sbyte* x, long xStride, float* laneScales, long laneStride, float* results)
+        sbyte* x, long xStride, short* laneMultipliers, long multiplierStride, float* units, float* results)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
-        var ones = Vector512.Create((short)1);
         var selects = new Selects();
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int c = 0;
@@ -81,18 +79,18 @@ public static unsafe class Int3GroupDot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (evenA, oddA, evenB, oddB) = UnpackPair(q, selects);
-            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
-            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ones, ref b0, ref b1, ref b2, ref b3);
+            Int4GroupDot.Accumulate4(evenA, oddA, scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(evenB, oddB, scales[groups.Of(c + 1)], x + 128, xStride, laneMultipliers + 32, multiplierStride, ref b0, ref b1, ref b2, ref b3);
             q += 96;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (even, odd) = UnpackSingle(q, selects);
-            Int4GroupDot.Accumulate4(even, odd, scales[groups.Of(c)], x, xStride, laneScales, laneStride, ones, ref a0, ref a1, ref a2, ref a3);
+            Int4GroupDot.Accumulate4(even, odd, scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
         }
-        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, results);
+        Int4GroupDot.Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, scaleZeros, groupSums, groupSumStride, cols / groupSize, units, results);
     }
 
     /// <summary>A 96-byte chunk pair: low bits as in the int2 kernel, high bits from the planes at +64 and +80.</summary>

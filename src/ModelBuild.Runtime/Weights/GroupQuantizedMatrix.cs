@@ -153,36 +153,49 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* tileScaleZeros = stackalloc float[2 * tileGroups];
         float* four = stackalloc float[4], two = stackalloc float[2];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
-        // 2- and 4-bit kernels take activations in nibble order with a scale per 8 columns, the 2:4 kernel in natural
-        // order with the same lane scales, 8-bit ones in natural order with a scale per 32; all share one signature, so the kernel is chosen once, not per row and token.
+        // 2-, 3- and 4-bit kernels take activations in nibble order (AVX2: a float scale per 8 columns; AVX-512: an integer
+        // multiplier per 4 and the token's unit), the 2:4 kernel in natural order with the float lane scales, 8-bit ones in
+        // natural order with a scale per 32. The kernels are chosen once, not per row and token.
         sbyte* codes = _container <= 4 && !sparseKernel ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
+        // The AVX-512 2-, 3- and 4-bit kernels weight each block by its integer multiplier and apply the token's unit once
+        // per row (see Int4GroupDot.Avx512Chunk); the others take float scales.
+        bool multiplierKernels = avx512 && !sparseKernel && _container <= 4 && (_container != 3 || Int3GroupDot.HasAvx512);
+        short* multipliers = x.NibbleLaneMultipliers.Pointer;
+        float* units = x.TokenUnits.Pointer;
+        long multiplierStride = cols / 4;
         delegate*<byte*, float*, float*, float*, int, int, sbyte*, float*, float> dot = _container switch
         {
-            2 => avx512 ? &Int2GroupDot.Avx512 : &Int2GroupDot.Avx2,
-            3 => avx512 && Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512 : &Int3GroupDot.Avx2,
-            4 => avx512 ? &Int4GroupDot.Avx512 : &Int4GroupDot.Avx2,
+            2 => &Int2GroupDot.Avx2,
+            3 => &Int3GroupDot.Avx2,
+            4 => &Int4GroupDot.Avx2,
             _ => avx512 ? &Int8GroupDot.Avx512 : &Int8GroupDot.Avx2,
+        };
+        delegate*<byte*, float*, float*, float*, int, int, sbyte*, short*, float, float> dotWeighted = !multiplierKernels ? null : _container switch
+        {
+            2 => &Int2GroupDot.Avx512,
+            3 => &Int3GroupDot.Avx512,
+            _ => &Int4GroupDot.Avx512,
         };
         // Decode's two streams go through one call per row pair, or per tile of them, on AVX-512.
         delegate*<byte*, byte*, long, int, float*, float*, float*, float*, float*, int, int, sbyte*, float*, float*, float*, void> rows2 =
-            !avx512 || sparseKernel ? null : _container switch
+            avx512 && !sparseKernel && _container == 8 ? &Int8GroupDot.Avx512Rows2 : null;
+        delegate*<byte*, byte*, long, int, float*, float*, float*, float*, float*, int, int, sbyte*, short*, float, float*, float*, void> rows2Weighted =
+            !multiplierKernels ? null : _container switch
             {
                 2 => &Int2GroupDot.Avx512Rows2,
-                3 => Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512Rows2 : null,
-                4 => &Int4GroupDot.Avx512Rows2,
-                _ => &Int8GroupDot.Avx512Rows2,
+                3 => &Int3GroupDot.Avx512Rows2,
+                _ => &Int4GroupDot.Avx512Rows2,
             };
-        bool pairedKernel = rows2 != null;
-        // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2 and 4 bits.
-        delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, float*, long, float*, void> dot4 =
-            !avx512 || sparseKernel ? null : _container switch
+        bool pairedKernel = rows2 != null || rows2Weighted != null;
+        // Prefill: four tokens per pass over a row's codes (unpacked once, used four times); AVX-512, 2, 3 and 4 bits.
+        delegate*<byte*, float*, float*, float*, int, int, int, sbyte*, long, short*, long, float*, float*, void> dot4 =
+            !multiplierKernels ? null : _container switch
             {
                 2 => &Int2GroupDot.Avx512Tokens4,
-                3 => Int3GroupDot.HasAvx512 ? &Int3GroupDot.Avx512Tokens4 : null,
-                4 => &Int4GroupDot.Avx512Tokens4,
-                _ => null,
+                3 => &Int3GroupDot.Avx512Tokens4,
+                _ => &Int4GroupDot.Avx512Tokens4,
             };
         fixed (float* values = x.Values)
         {
@@ -230,7 +243,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                     continue;
                                 }
                                 dot4(q, rowScales, tileScaleZeros + i * _groups, groupSums + (t - t0) * _groups, _groups, cols, groupSize,
-                                    codes + (long)t * cols, cols, activationScales + t * activationScaleStride, activationScaleStride, four);
+                                    codes + (long)t * cols, cols, multipliers + t * multiplierStride, multiplierStride, units + t, four);
                                 for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = WithOutliers(four[k], r, q, rowScales, values + (long)(t + k) * cols);
                             }
                     int first = 0;
@@ -245,6 +258,9 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         if (sparseKernel)
                             Int4Sparse24Dot.Avx512Rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, zeros + (long)r0 * _groups,
                                 zeros + (long)pairedRow * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
+                        else if (rows2Weighted != null)
+                            rows2Weighted(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, tileScaleZeros, tileScaleZeros + tileGroups,
+                                groupSums + (t - t0) * _groups, cols, groupSize, xt, multipliers + t * multiplierStride, units[t], yt + r0, yt + pairedRow);
                         else
                             rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, tileScaleZeros, tileScaleZeros + tileGroups,
                                 groupSums + (t - t0) * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
@@ -260,8 +276,12 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             float* rowScaleZeros = tileScaleZeros + i * _groups, pairedScaleZeros = rowScaleZeros + tileGroups;
                             for (int u = t; u < t1; u++)
                             {
-                                rows2(q, qp, _rowBytes, 1, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
-                                    cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two, two + 1);
+                                if (rows2Weighted != null)
+                                    rows2Weighted(q, qp, _rowBytes, 1, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
+                                        cols, groupSize, codes + (long)u * cols, multipliers + u * multiplierStride, units[u], two, two + 1);
+                                else
+                                    rows2(q, qp, _rowBytes, 1, rowScales, pairedScales, rowScaleZeros, pairedScaleZeros, groupSums + (u - t0) * _groups,
+                                        cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride, two, two + 1);
                                 y[(long)u * yStride + r] = WithOutliers(two[0], r, q, rowScales, values + (long)u * cols);
                                 y[(long)u * yStride + rp] = WithOutliers(two[1], rp, qp, pairedScales, values + (long)u * cols);
                             }
@@ -275,8 +295,11 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             for (int u = t; u < t1; u++)
                                 y[(long)u * yStride + r] = sparseKernel
                                     ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
-                                    : WithOutliers(dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
-                                        codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
+                                    : WithOutliers(dotWeighted != null
+                                        ? dotWeighted(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
+                                            codes + (long)u * cols, multipliers + u * multiplierStride, units[u])
+                                        : dot(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
+                                            codes + (long)u * cols, activationScales + u * activationScaleStride), r, q, rowScales, values + (long)u * cols);
                         }
                     }
                 }
