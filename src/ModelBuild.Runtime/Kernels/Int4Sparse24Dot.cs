@@ -16,7 +16,7 @@ namespace ModelBuild.Runtime.Kernels;
 /// </summary>
 public static unsafe class Int4Sparse24Dot
 {
-    public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, float* laneScales)
+    public static float Avx512(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
@@ -29,37 +29,37 @@ public static unsafe class Int4Sparse24Dot
             StreamPrefetch.Ahead(q + 64);
             var (codesA, positionsA) = Unpack(q);
             var (codesB, positionsB) = Unpack(q + 48);
-            accA = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros[groups.Of(c)], x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
-            accB = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros[groups.Of(c + 1)], x + 128, laneScales + 16), Vector512.Create(scales[groups.Of(c + 1)]), accB);
+            accA = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros[groups.Of(c)], x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
+            accB = Avx512F.FusedMultiplyAdd(Chunk(codesB, positionsB, zeros[groups.Of(c + 1)], x + 128, laneMultipliers + 32), Vector512.Create(scales[groups.Of(c + 1)]), accB);
             q += 96;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (codes, positions) = Unpack(q);
-            accA = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros[groups.Of(c)], x, laneScales), Vector512.Create(scales[groups.Of(c)]), accA);
+            accA = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros[groups.Of(c)], x, laneMultipliers), Vector512.Create(scales[groups.Of(c)]), accA);
         }
-        return LaneSums.Of(accA + accB);
+        return LaneSums.Of((accA + accB) * unit);
     }
 
     /// <summary>
     /// Decode's two streams, a tile at a time: rows i = 0 .. <paramref name="rows"/> − 1 at q0 and q1 + i·rowBytes (scales at
-    /// + i·groups, results to y[i]), each chunk pair's activations and lane scales loaded once for both rows. Per row the
+    /// + i·groups, results to y[i]), each chunk pair's activations and lane multipliers loaded once for both rows. Per row the
     /// arithmetic is exactly <see cref="Avx512"/>'s, so results are identical.
     /// </summary>
     public static void Avx512Rows2(byte* q0, byte* q1, long rowBytes, int rows, float* scales0, float* scales1, byte* zeros0, byte* zeros1,
-        int cols, int groupSize, sbyte* x, float* laneScales, float* y0, float* y1)
+        int cols, int groupSize, sbyte* x, short* laneMultipliers, float unit, float* y0, float* y1)
     {
         int groups = cols / groupSize;
         for (int i = 0; i < rows; i++)
             Rows2(q0 + i * rowBytes, q1 + i * rowBytes, scales0 + i * groups, scales1 + i * groups, zeros0 + i * groups, zeros1 + i * groups,
-                cols, groupSize, x, laneScales, y0 + i, y1 + i);
+                cols, groupSize, x, laneMultipliers, unit, y0 + i, y1 + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows2(byte* q0, byte* q1, float* scales0, float* scales1, byte* zeros0, byte* zeros1, int cols, int groupSize,
-        sbyte* x, float* laneScales, float* result0, float* result1)
+        sbyte* x, short* laneMultipliers, float unit, float* result0, float* result1)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
@@ -72,8 +72,8 @@ public static unsafe class Int4Sparse24Dot
             StreamPrefetch.Ahead(q0 + 64);
             StreamPrefetch.Ahead(q1 + 64);
             int gA = groups.Of(c), gB = groups.Of(c + 1);
-            var (xA, xA2, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
-            var (xB, xB2, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneScales + 16));
+            var (xA, xA2, lanesA) = (Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneMultipliers));
+            var (xB, xB2, lanesB) = (Vector512.Load(x + 128), Vector512.Load(x + 192), Vector512.Load(laneMultipliers + 32));
             var (codesA, positionsA) = Unpack(q0);
             var (codesB, positionsB) = Unpack(q0 + 48);
             a0 = Avx512F.FusedMultiplyAdd(Chunk(codesA, positionsA, zeros0[gA], xA, xA2, lanesA), Vector512.Create(scales0[gA]), a0);
@@ -85,17 +85,17 @@ public static unsafe class Int4Sparse24Dot
             q0 += 96;
             q1 += 96;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             int g = groups.Of(c);
             var (codes, positions) = Unpack(q0);
-            a0 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros0[g], x, laneScales), Vector512.Create(scales0[g]), a0);
+            a0 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros0[g], x, laneMultipliers), Vector512.Create(scales0[g]), a0);
             (codes, positions) = Unpack(q1);
-            a1 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros1[g], x, laneScales), Vector512.Create(scales1[g]), a1);
+            a1 = Avx512F.FusedMultiplyAdd(Chunk(codes, positions, zeros1[g], x, laneMultipliers), Vector512.Create(scales1[g]), a1);
         }
-        (*result0, *result1) = LaneSums.Of(a0 + b0, a1 + b1);
+        (*result0, *result1) = LaneSums.Of((a0 + b0) * unit, (a1 + b1) * unit);
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ public static unsafe class Int4Sparse24Dot
     /// the arithmetic is exactly <see cref="Avx512"/>'s (same chunk pairing and accumulators), so results are identical.
     /// </summary>
     public static void Avx512Tokens4(byte* q, float* scales, byte* zeros, int cols, int groupSize, sbyte* x, long xStride,
-        float* laneScales, long laneStride, float* results)
+        short* laneMultipliers, long multiplierStride, float* units, float* results)
     {
         int chunks = cols / 128;
         var groups = new ChunkGroups(groupSize);
@@ -114,31 +114,31 @@ public static unsafe class Int4Sparse24Dot
             StreamPrefetch.Ahead(q);
             StreamPrefetch.Ahead(q + 64);
             var (codes, columns) = Unpack(q);
-            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
             (codes, columns) = Unpack(q + 48);
-            Accumulate4(codes, columns, zeros[groups.Of(c + 1)], scales[groups.Of(c + 1)], x + 128, xStride, laneScales + 16, laneStride, ref b0, ref b1, ref b2, ref b3);
+            Accumulate4(codes, columns, zeros[groups.Of(c + 1)], scales[groups.Of(c + 1)], x + 128, xStride, laneMultipliers + 32, multiplierStride, ref b0, ref b1, ref b2, ref b3);
             q += 96;
             x += 256;
-            laneScales += 32;
+            laneMultipliers += 64;
         }
         if (c < chunks)
         {
             var (codes, columns) = Unpack(q);
-            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneScales, laneStride, ref a0, ref a1, ref a2, ref a3);
+            Accumulate4(codes, columns, zeros[groups.Of(c)], scales[groups.Of(c)], x, xStride, laneMultipliers, multiplierStride, ref a0, ref a1, ref a2, ref a3);
         }
-        (results[0], results[1]) = LaneSums.Of(a0 + b0, a1 + b1);
-        (results[2], results[3]) = LaneSums.Of(a2 + b2, a3 + b3);
+        (results[0], results[1]) = LaneSums.Of((a0 + b0) * units[0], (a1 + b1) * units[1]);
+        (results[2], results[3]) = LaneSums.Of((a2 + b2) * units[2], (a3 + b3) * units[3]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Accumulate4(Vector512<byte> codes, Vector512<byte> columns, byte zero, float scale, sbyte* x, long xStride,
-        float* laneScales, long laneStride, ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
+        short* laneMultipliers, long multiplierStride, ref Vector512<float> r0, ref Vector512<float> r1, ref Vector512<float> r2, ref Vector512<float> r3)
     {
         var s = Vector512.Create(scale);
-        r0 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x, laneScales), s, r0);
-        r1 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + xStride, laneScales + laneStride), s, r1);
-        r2 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 2 * xStride, laneScales + 2 * laneStride), s, r2);
-        r3 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 3 * xStride, laneScales + 3 * laneStride), s, r3);
+        r0 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x, laneMultipliers), s, r0);
+        r1 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + xStride, laneMultipliers + multiplierStride), s, r1);
+        r2 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 2 * xStride, laneMultipliers + 2 * multiplierStride), s, r2);
+        r3 = Avx512F.FusedMultiplyAdd(Chunk(codes, columns, zero, x + 3 * xStride, laneMultipliers + 3 * multiplierStride), s, r3);
     }
 
     /// <summary>A chunk's 64 kept codes (byte k = code k) and the columns 0-127 they sit in (4·(k/2) + position).</summary>
@@ -156,21 +156,24 @@ public static unsafe class Int4Sparse24Dot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, sbyte* x, float* laneScales) =>
-        Chunk(codes, columns, zero, Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneScales));
+    private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, sbyte* x, short* laneMultipliers) =>
+        Chunk(codes, columns, zero, Vector512.Load(x), Vector512.Load(x + 64), Vector512.Load(laneMultipliers));
 
-    /// <summary>The same with the chunk's activations (columns 0-63 and 64-127) and lane scales already in registers.</summary>
+    /// <summary>
+    /// The same with the chunk's activations (columns 0-63 and 64-127) and lane multipliers already in registers. A 16-bit
+    /// lane j holds kept codes 2j and 2j+1, of columns 4j .. 4j+3, so the int4 kernels' multipliers weight it
+    /// (<see cref="Int4GroupDot.Avx512Chunk(Vector512{byte}, Vector512{byte}, Vector512{sbyte}, Vector512{sbyte}, Vector512{short})"/>):
+    /// 2 · 15 · 127 · 2 · 32767 &lt; 2³¹.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Chunk(Vector512<byte> codes, Vector512<byte> columns, byte zero, Vector512<sbyte> x, Vector512<sbyte> x2,
-        Vector512<float> laneScales)
+        Vector512<short> laneMultipliers)
     {
         // Byte k takes column columns[k] (0-127) of the two registers read as one 128-byte table.
         var gathered = Avx512Vbmi.PermuteVar64x8x2(x, columns.AsSByte(), x2);
         // Both products fit 16 bits (15 · 127 · 2), and so does their difference.
         var pairs = Avx512BW.MultiplyAddAdjacent(codes, gathered) - Avx512BW.MultiplyAddAdjacent(Vector512.Create(zero), gathered);
-        var lanes = Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
-        // Lane j sums kept codes 4j..4j+3, columns 8j..8j+7: the same activation block as the int4 kernels' lane j.
-        return Avx512F.Multiply(Avx512F.ConvertToVector512Single(lanes), laneScales);
+        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(pairs, laneMultipliers));
     }
 
     /// <summary>

@@ -154,8 +154,8 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
         float* four = stackalloc float[4], two = stackalloc float[2];
         bool avx512 = path == KernelPath.Avx512, sparseKernel = sparse24 && KernelPaths.HasSparse24Kernels(path);
         // 2-, 3- and 4-bit kernels take activations in nibble order (AVX2: a float scale per 8 columns; AVX-512: an integer
-        // multiplier per 4 and the token's unit), the 2:4 kernel in natural order with the float lane scales, 8-bit ones in
-        // natural order with a scale per 32. The kernels are chosen once, not per row and token.
+        // multiplier per 4 and the token's unit), the 2:4 kernel (AVX-512) in natural order with the same multipliers, 8-bit
+        // ones in natural order with a float scale per 32. The kernels are chosen once, not per row and token.
         sbyte* codes = _container <= 4 && !sparseKernel ? x.NibbleOrderCodes.Pointer : x.Codes.Pointer;
         float* activationScales = _container <= 4 ? x.NibbleLaneScales.Pointer : x.BlockScales.Pointer, blockSums = x.BlockSums.Pointer;
         long activationScaleStride = _container <= 4 ? cols / 8 : blocks;
@@ -238,7 +238,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                                 if (sparseKernel)
                                 {
                                     Int4Sparse24Dot.Avx512Tokens4(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)t * cols, cols,
-                                        activationScales + t * activationScaleStride, activationScaleStride, four);
+                                        multipliers + t * multiplierStride, multiplierStride, units + t, four);
                                     for (int k = 0; k < 4; k++) y[(long)(t + k) * yStride + r] = four[k];
                                     continue;
                                 }
@@ -257,7 +257,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                         float* yt = y + (long)t * yStride, xScales = activationScales + t * activationScaleStride;
                         if (sparseKernel)
                             Int4Sparse24Dot.Avx512Rows2(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, zeros + (long)r0 * _groups,
-                                zeros + (long)pairedRow * _groups, cols, groupSize, xt, xScales, yt + r0, yt + pairedRow);
+                                zeros + (long)pairedRow * _groups, cols, groupSize, xt, multipliers + t * multiplierStride, units[t], yt + r0, yt + pairedRow);
                         else if (rows2Weighted != null)
                             rows2Weighted(q0, q1, _rowBytes, first, tileScales, tileScales + tileGroups, tileScaleZeros, tileScaleZeros + tileGroups,
                                 groupSums + (t - t0) * _groups, cols, groupSize, xt, multipliers + t * multiplierStride, units[t], yt + r0, yt + pairedRow);
@@ -294,7 +294,7 @@ public sealed unsafe class GroupQuantizedMatrix(byte* qweight, Half* scales, byt
                             float* rowScales = tileScales + half * tileGroups + i * _groups, rowScaleZeros = tileScaleZeros + half * tileGroups + i * _groups;
                             for (int u = t; u < t1; u++)
                                 y[(long)u * yStride + r] = sparseKernel
-                                    ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, activationScales + u * activationScaleStride)
+                                    ? Int4Sparse24Dot.Avx512(q, rowScales, zeros + (long)r * _groups, cols, groupSize, codes + (long)u * cols, multipliers + u * multiplierStride, units[u])
                                     : WithOutliers(dotWeighted != null
                                         ? dotWeighted(q, rowScales, rowScaleZeros, groupSums + (u - t0) * _groups, cols, groupSize,
                                             codes + (long)u * cols, multipliers + u * multiplierStride, units[u])
