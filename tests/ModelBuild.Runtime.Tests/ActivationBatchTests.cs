@@ -73,4 +73,22 @@ public class ActivationBatchTests
             Assert.Equal(total * scale, batch.BlockSums.Span[block]);
         }
     }
+
+    [Fact]
+    public void A_token_holding_a_nan_gets_nan_scales_and_products()
+    {
+        var x = KernelAgreementTests.RandomValues(2 * 256, 3);
+        x[256 + 77] = float.NaN; // the second token only
+        var batch = KernelAgreementTests.Batch(x, 2, 256);
+        Assert.True(float.IsFinite(batch.TokenUnits[0]));
+        Assert.True(float.IsNaN(batch.TokenUnits[1]));
+        Assert.All(batch.BlockScales.Span[8..16].ToArray(), s => Assert.True(float.IsNaN(s)));
+        using var m = RandomQuantized.Create(4, 19, 256, 128, outliers: false, seed: 2);
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported))
+        {
+            var y = KernelAgreementTests.Run(m.Matrix, batch, path);
+            Assert.All(y[..19], v => Assert.True(float.IsFinite(v), $"{path}: the first token's products stay finite"));
+            Assert.All(y[19..], v => Assert.True(float.IsNaN(v), $"{path}: the second token's products are NaN, not {v}"));
+        }
+    }
 }

@@ -217,8 +217,15 @@ public sealed class ActivationBatch
         if (CanQuantize) EnsureQuantized();
     }
 
-    /// <summary>The unit of a token's block scales: max|x| / 127 / <see cref="MaxMultiplier"/> (0 for an all-zero token).</summary>
-    public static float TokenUnit(ReadOnlySpan<float> row) => MathF.Abs(TensorPrimitives.MaxMagnitude(row)) is var max && max > 0 ? max / 127f / MaxMultiplier : 0f;
+    /// <summary>
+    /// The unit of a token's block scales: max|x| / 127 / <see cref="MaxMultiplier"/> (0 for an all-zero token; NaN for a
+    /// token holding a NaN, so every scale and product of it is NaN rather than a silent finite value).
+    /// </summary>
+    public static float TokenUnit(ReadOnlySpan<float> row)
+    {
+        float max = MathF.Abs(TensorPrimitives.MaxMagnitude(row));
+        return max == 0 ? 0f : max / 127f / MaxMultiplier;
+    }
 
     /// <summary>
     /// A block's scale in units: ⌈max|x| / 127 / unit⌉, at most <see cref="MaxMultiplier"/> (the token's largest block,
