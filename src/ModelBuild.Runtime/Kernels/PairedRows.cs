@@ -17,7 +17,7 @@ internal unsafe interface IChunkPairCodes
 
 /// <summary>
 /// The two-row decode kernel of the 2-, 3- and 4-bit formats (each unpacks a chunk pair): decode's two streams in one
-/// call, each chunk pair's activations and lane scales loaded once for both rows. Per row the arithmetic is exactly the
+/// call, each chunk pair's activations and lane multipliers loaded once for both rows. Per row the arithmetic is exactly the
 /// format's one-row kernel's (same chunk pairing, accumulators and sums), so results are identical. A struct type
 /// argument makes the JIT compile one copy per format with its unpacking inlined.
 /// </summary>
