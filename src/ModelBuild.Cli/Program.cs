@@ -12,10 +12,10 @@ public static class Program
           compress <model-dir> --spec <yaml> -o <file.mbpack> [--report <file.json>] [--no-cache]
           inspect  <pack> [--json]
           verify   <pack>
-          eval     <model-dir|pack> --text <file> [--json] [--window N] [--max-tokens N]
-          generate <model-dir|pack> --prompt <text> [--max-tokens N] [--seed S] [--temperature T] [--top-k K] [--top-p P]
-          bench    <model-dir|pack> [--threads N] [--prompt-tokens N] [--decode-tokens N] [--decode-depth N] [--kernels auto|scalar|avx2|avx512] [--json]
-          bench    <model-dir|pack> --versus <model-dir|pack> [--rounds N] [--decode-tokens N] [--threads N] [--json]   (decode of two models in one process, round by round)
+          eval     <model-dir|pack> --text <file> [--json] [--window N] [--max-tokens N] [--no-mmap]
+          generate <model-dir|pack> --prompt <text> [--max-tokens N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--no-mmap]
+          bench    <model-dir|pack> [--threads N] [--prompt-tokens N] [--decode-tokens N] [--decode-depth N] [--kernels auto|scalar|avx2|avx512] [--no-mmap] [--json]
+          bench    <model-dir|pack> --versus <model-dir|pack> [--rounds N] [--decode-tokens N] [--threads N] [--no-mmap] [--json]   (decode of two models in one process, round by round)
           synth    --preset <name> -o <dir> [--seed S] [--dtype f16|bf16|f32]   (presets: tinyllama-1.1b, llama-3.2-1b, tiny)
           binding  <model-dir> --class-name <Name> [--namespace <Ns>] --pack-file <name> [--embed] -o <file.mbbinding>
         """;

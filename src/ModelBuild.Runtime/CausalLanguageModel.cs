@@ -80,7 +80,8 @@ public sealed class CausalLanguageModel : IDisposable
 
     /// <summary>Opens the pack <paramref name="options"/> names (its Path is required here).</summary>
     public static CausalLanguageModel Load(LoadOptions options) =>
-        Load(options.Path ?? throw new ArgumentException("LoadOptions.Path is required.", nameof(options)), options.VerifyChecksums, options.Kernels);
+        Load(options.Path ?? throw new ArgumentException("LoadOptions.Path is required.", nameof(options)), options.VerifyChecksums, options.Kernels,
+            options.ReadIntoMemory);
 
     /// <summary>
     /// Opens a pack from a stream, e.g. an embedded resource. A resource of a mapped assembly is an
@@ -95,33 +96,20 @@ public sealed class CausalLanguageModel : IDisposable
             pack = PackReader.OpenMemory(name, mapped.PositionPointer, mapped.Length, options.VerifyChecksums, stream.Dispose);
         else
         {
-            long length = stream.Length;
-            byte* buffer = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1), 64);
-            try
-            {
-                for (long read = 0; read < length;)
-                {
-                    int n = stream.Read(new Span<byte>(buffer + read, (int)Math.Min(int.MaxValue, length - read)));
-                    if (n == 0) throw new PackFormatException(name, $"the stream ended after {read} of {length} bytes.");
-                    read += n;
-                }
-            }
-            catch
-            {
-                System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
-                throw;
-            }
+            pack = PackReader.ReadStream(name, stream, stream.Length, options.VerifyChecksums);
             stream.Dispose();
-            pack = PackReader.OpenMemory(name, buffer, length, options.VerifyChecksums, () => System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer));
         }
         try { return new CausalLanguageModel(pack, options.Kernels); }
         catch { pack.Dispose(); throw; }
     }
 
-    /// <summary>Opens a pack memory-mapped; checksums are verified unless <paramref name="verifyChecksums"/> is false.</summary>
-    public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true, KernelPath kernelPath = KernelPath.Auto)
+    /// <summary>
+    /// Opens a pack memory-mapped, or read into process memory with <paramref name="readIntoMemory"/>
+    /// (<see cref="LoadOptions.ReadIntoMemory"/>); checksums are verified unless <paramref name="verifyChecksums"/> is false.
+    /// </summary>
+    public static CausalLanguageModel Load(string packPath, bool verifyChecksums = true, KernelPath kernelPath = KernelPath.Auto, bool readIntoMemory = false)
     {
-        var pack = PackReader.Open(packPath, verifyChecksums);
+        var pack = readIntoMemory ? PackReader.Read(packPath, verifyChecksums) : PackReader.Open(packPath, verifyChecksums);
         try { return new CausalLanguageModel(pack, kernelPath); }
         catch { pack.Dispose(); throw; }
     }

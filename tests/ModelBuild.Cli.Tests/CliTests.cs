@@ -81,6 +81,9 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
         Assert.Equal(0, r.ExitCode);
         double ppl = JsonNode.Parse(r.StdOut)!["perplexity"]!.GetValue<double>();
         Assert.InRange(ppl, 1.5, 2048.0 / 4); // a trained model is far better than uniform over 2048 tokens
+        var read = ProcessRunner.Cli("eval", _pack.Path, "--text", RepoPaths.FixtureEvalText, "--json", "--max-tokens", "1000", "--no-mmap");
+        Assert.Equal(0, read.ExitCode);
+        Assert.Equal(ppl, JsonNode.Parse(read.StdOut)!["perplexity"]!.GetValue<double>());
     }
 
     [Fact]
@@ -91,6 +94,10 @@ public class CliTests : IClassFixture<CliTests.Int4Pack>
         var b = ProcessRunner.Cli(args);
         Assert.Equal(0, a.ExitCode);
         Assert.Equal(a.StdOut, b.StdOut);
+        // The pack read into memory (--no-mmap) instead of mapped holds the same bytes: the same text.
+        var read = ProcessRunner.Cli([.. args, "--no-mmap"]);
+        Assert.Equal(0, read.ExitCode);
+        Assert.Equal(a.StdOut, read.StdOut);
         Assert.StartsWith("The meaning of life is", a.StdOut);
         Assert.True(a.StdOut.Trim().Length > "The meaning of life is".Length + 10, "it should generate text: " + a.StdOut);
     }

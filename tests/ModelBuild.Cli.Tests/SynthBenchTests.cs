@@ -46,6 +46,15 @@ public class SynthBenchTests
         Assert.Equal(expected * tokensPerSecond / 1e9, achieved, achieved * 1e-9);
         Assert.Equal(achieved / r["memory_bandwidth_gb_per_second"]!.GetValue<double>(), share, share * 1e-9);
 
+        // Without --json the log says how the pack is held: mapped from its file, or read into memory with --no-mmap.
+        var mapped = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");
+        Assert.Equal(0, mapped.ExitCode);
+        Assert.Contains("pack mapped from its file", mapped.StdErr);
+        var read = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--no-mmap", "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");
+        Assert.Equal(0, read.ExitCode);
+        Assert.Contains("pack read into process memory (--no-mmap)", read.StdErr);
+        Assert.Contains("decode", read.StdOut);
+
         // On an ILGPU device (the CPU accelerator here) the bytes are the device copy's, whose scales and zero points
         // are f32 (the head stays f16), and the share is of the device's memory, measured by a probe of its own.
         var device = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--json", "--kernels", "ilgpu", "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");

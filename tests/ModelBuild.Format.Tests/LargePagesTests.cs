@@ -83,6 +83,19 @@ public class LargePagesTests
         Assert.True(pack.LargePageShare >= 0.9, $"opened on {pack.LargePageShare:P0} 2 MB pages");
     }
 
+    /// <summary>A pack read into process memory (--no-mmap) sits on 2 MB pages wherever the kernel gives them on request.</summary>
+    [Fact]
+    public void A_pack_read_into_memory_sits_on_large_pages_where_the_kernel_gives_them()
+    {
+        const string setting = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (!OperatingSystem.IsLinux() || !File.Exists(setting) || File.ReadAllText(setting).Contains("[never]")) return;
+        using var dir = new RepoPaths.TempDir();
+        using var pack = PackReader.Read(WritePack(dir.File("a.mbpack")));
+        Assert.Empty(pack.Verify());
+        Assert.True(pack.InProcessMemory);
+        Assert.True(pack.LargePageShare >= 0.9, $"read onto {pack.LargePageShare:P0} 2 MB pages");
+    }
+
     private static string WritePack(string path)
     {
         var data = new byte[96 << 20];

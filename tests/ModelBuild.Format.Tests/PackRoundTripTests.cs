@@ -16,12 +16,19 @@ public class PackRoundTripTests
         return path;
     }
 
-    [Fact]
-    public void Tensors_round_trip_through_the_memory_mapped_reader_with_64_byte_alignment()
+    /// <summary>A pack mapped from its file (<see cref="PackReader.Open"/>) or read into process memory (<see cref="PackReader.Read"/>).</summary>
+    private static PackReader Load(string path, bool read, bool verifyChecksums = true) =>
+        read ? PackReader.Read(path, verifyChecksums) : PackReader.Open(path, verifyChecksums);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Tensors_round_trip_through_the_reader_with_64_byte_alignment(bool read)
     {
         using var dir = new RepoPaths.TempDir();
         var weights = Enumerable.Range(0, 30).Select(i => MathF.Sin(i)).ToArray();
-        using var r = PackReader.Open(WriteSamplePack(dir.File("x.mbpack"), weights));
+        using var r = Load(WriteSamplePack(dir.File("x.mbpack"), weights), read);
+        Assert.Equal(read, r.InProcessMemory);
         var a = r.Tensor("a");
         Assert.Equal(weights, MemoryMarshal.Cast<byte, float>(r.Part(a, "data")).ToArray());
         Assert.Equal(new float[] { 1, 2, 3 }, MemoryMarshal.Cast<byte, float>(r.Part(r.Tensor("b"), "data")).ToArray());
@@ -46,39 +53,47 @@ public class PackRoundTripTests
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
 
-    [Fact]
-    public void A_flipped_byte_in_a_tensor_is_reported_with_the_tensor_name()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_flipped_byte_in_a_tensor_is_reported_with_the_tensor_name(bool read)
     {
         using var dir = new RepoPaths.TempDir();
         string path = WriteSamplePack(dir.File("x.mbpack"));
         var bytes = File.ReadAllBytes(path);
         bytes[PackHeader.Size + 4] ^= 0x40; // inside tensor "a"
         File.WriteAllBytes(path, bytes);
-        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path));
+        var e = Assert.Throws<PackFormatException>(() => Load(path, read));
         Assert.Contains("tensor 'a'", e.Message);
         Assert.Contains("checksum", e.Message);
     }
 
     [Theory]
-    [InlineData(10)]
-    [InlineData(63)]
-    [InlineData(200)]
-    public void A_truncated_pack_fails_with_a_clear_error(int keep)
+    [InlineData(10, false)]
+    [InlineData(63, false)]
+    [InlineData(200, false)]
+    [InlineData(10, true)]
+    [InlineData(63, true)]
+    [InlineData(200, true)]
+    public void A_truncated_pack_fails_with_a_clear_error(int keep, bool read)
     {
         using var dir = new RepoPaths.TempDir();
         string path = WriteSamplePack(dir.File("x.mbpack"));
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..Math.Min(keep, bytes.Length - 1)]);
-        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path));
+        var e = Assert.Throws<PackFormatException>(() => Load(path, read));
         Assert.Contains("truncated", e.Message);
+        Assert.Contains("x.mbpack", e.Message);
     }
 
-    [Fact]
-    public void A_file_that_is_not_a_pack_is_rejected_by_its_magic()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_file_that_is_not_a_pack_is_rejected_by_its_magic(bool read)
     {
         using var dir = new RepoPaths.TempDir();
         File.WriteAllBytes(dir.File("x.mbpack"), new byte[1000]);
-        var e = Assert.Throws<PackFormatException>(() => PackReader.Open(dir.File("x.mbpack")));
+        var e = Assert.Throws<PackFormatException>(() => Load(dir.File("x.mbpack"), read));
         Assert.Contains("magic", e.Message);
     }
 
@@ -95,5 +110,26 @@ public class PackRoundTripTests
         }
         var e = Assert.Throws<PackFormatException>(() => PackReader.Open(path, verifyChecksums: false));
         Assert.Contains("'big'", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_missing_pack_is_named_in_the_error(bool read)
+    {
+        using var dir = new RepoPaths.TempDir();
+        var e = Assert.Throws<FileNotFoundException>(() => Load(dir.File("missing.mbpack"), read));
+        Assert.Contains("missing.mbpack", e.Message);
+    }
+
+    /// <summary>A stream that ends before the length it was said to have (a file cut short while being read).</summary>
+    [Fact]
+    public void A_stream_shorter_than_its_stated_length_fails_and_names_how_much_arrived()
+    {
+        using var dir = new RepoPaths.TempDir();
+        var bytes = File.ReadAllBytes(WriteSamplePack(dir.File("x.mbpack")));
+        using var stream = new MemoryStream(bytes[..100]);
+        var e = Assert.Throws<PackFormatException>(() => PackReader.ReadStream("x.mbpack", stream, bytes.Length, verifyChecksums: true));
+        Assert.Contains($"after 100 of {bytes.Length} bytes", e.Message);
     }
 }

@@ -11,7 +11,7 @@ public static class BenchCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--decode-depth", "--repeats", "--kernels", "--versus", "--rounds" }, new[] { "--json" });
+        var cl = new CommandLine(args, new[] { "--threads", "--prompt-tokens", "--decode-tokens", "--decode-depth", "--repeats", "--kernels", "--versus", "--rounds" }, new[] { "--json", "--no-mmap" });
         int threads = cl.Int("--threads", Environment.ProcessorCount);
         if (threads < 1) throw CommandLine.Usage("--threads must be at least 1.");
         if (cl.Has("--rounds") && !cl.Has("--versus")) throw CommandLine.Usage("--rounds goes with --versus <other model>.");
@@ -19,7 +19,7 @@ public static class BenchCommand
         var kernels = cl.Kernels();
         bool json = cl.Has("--json");
         if (cl.Get("--versus") is { } other) return Versus(cl, path, other, kernels, threads, json);
-        using var model = ModelSource.Open(path, kernels);
+        using var model = ModelSource.Open(path, kernels, cl.Has("--no-mmap"));
         int decodeTokens = cl.Int("--decode-tokens", 64), depth = cl.Int("--decode-depth", 0);
         CheckContext(model, depth, decodeTokens);
         var r = DecodeBenchmark.Run(model, threads, cl.Int("--prompt-tokens", 512), decodeTokens, cl.Int("--repeats", 3),
@@ -57,8 +57,8 @@ public static class BenchCommand
     {
         int rounds = cl.Int("--rounds", 20), tokens = cl.Int("--decode-tokens", 32), depth = cl.Int("--decode-depth", 0);
         if (rounds < 1) throw CommandLine.Usage("--rounds must be at least 1.");
-        using var first = ModelSource.Open(path, kernels);
-        using var second = ModelSource.Open(otherPath, kernels);
+        using var first = ModelSource.Open(path, kernels, cl.Has("--no-mmap"));
+        using var second = ModelSource.Open(otherPath, kernels, cl.Has("--no-mmap"));
         CheckContext(first, depth, tokens);
         CheckContext(second, depth, tokens);
         var r = PairedDecodeBenchmark.Run(first, second, threads, tokens, rounds, depth, log: json ? null : Console.Error.WriteLine);

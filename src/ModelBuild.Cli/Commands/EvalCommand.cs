@@ -7,11 +7,11 @@ public static class EvalCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--text", "--window", "--max-tokens", "--kernels" }, new[] { "--json" });
+        var cl = new CommandLine(args, new[] { "--text", "--window", "--max-tokens", "--kernels" }, new[] { "--json", "--no-mmap" });
         string source = cl.Positional0("model directory or pack");
         string textPath = cl.Require("--text");
         if (!File.Exists(textPath)) throw CommandLine.Usage($"evaluation text not found: {textPath}");
-        using var model = ModelSource.Open(source, cl.Kernels());
+        using var model = ModelSource.Open(source, cl.Kernels(), cl.Has("--no-mmap"));
         var ids = model.Tokenize(File.ReadAllText(textPath));
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var result = Evaluation.Perplexity(model, ids, cl.Int("--window", 256), cl.Int("--max-tokens", int.MaxValue));

@@ -6,8 +6,8 @@ public static class GenerateCommand
 {
     public static int Run(IEnumerable<string> args)
     {
-        var cl = new CommandLine(args, new[] { "--prompt", "--max-tokens", "--seed", "--temperature", "--top-k", "--top-p", "--kernels" }, Array.Empty<string>());
-        using var model = ModelSource.Open(cl.Positional0("model directory or pack"), cl.Kernels());
+        var cl = new CommandLine(args, new[] { "--prompt", "--max-tokens", "--seed", "--temperature", "--top-k", "--top-p", "--kernels" }, new[] { "--no-mmap" });
+        using var model = ModelSource.Open(cl.Positional0("model directory or pack"), cl.Kernels(), cl.Has("--no-mmap"));
         var defaults = new GenerationOptions();
         var options = new GenerationOptions
         {

@@ -13,6 +13,9 @@ namespace ModelBuild.Format.Pack;
 public static unsafe class LargePages
 {
     private const int MadviseHugePage = 14, FadviseDontNeed = 4;
+
+    /// <summary>A large page's size (x86-64 and arm64 Linux): where memory meant for large pages is aligned.</summary>
+    public const int Size = 2 << 20;
     private const long SmallPack = 64L << 20;
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed unsafe class MemoryBandwidth : IParallelWork, IDisposable
     public MemoryBandwidth(long bytes = 1L << 30)
     {
         _bytes = bytes / ChunkBytes * ChunkBytes;
-        _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)_bytes, 2 << 20);
+        _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)_bytes, Format.Pack.LargePages.Size);
         _owned = true;
         // On 2 MB pages, as a pack is once mapped (Format.Pack.LargePages): on 4 KB pages the probe read about 5 % less
         // (median of 8 interleaved readings here), which flattered every bandwidth share.
