@@ -85,14 +85,15 @@ public sealed class CausalLanguageModel : IDisposable
 
     /// <summary>
     /// Opens a pack from a stream, e.g. an embedded resource. A resource of a mapped assembly is an
-    /// <see cref="UnmanagedMemoryStream"/>: its bytes are used in place, never copied or written to disk. Other
-    /// streams are read once into native memory. The stream is disposed with the model.
+    /// <see cref="UnmanagedMemoryStream"/>: its bytes are used in place, never copied or written to disk, unless
+    /// <see cref="LoadOptions.ReadIntoMemory"/> asks for a copy. Other streams are read once into native memory. The
+    /// stream is disposed with the model.
     /// </summary>
     public static unsafe CausalLanguageModel Load(Stream stream, string name, LoadOptions? options = null)
     {
         options ??= new LoadOptions();
         PackReader pack;
-        if (stream is UnmanagedMemoryStream mapped && mapped.Position == 0)
+        if (stream is UnmanagedMemoryStream mapped && mapped.Position == 0 && !options.ReadIntoMemory)
             pack = PackReader.OpenMemory(name, mapped.PositionPointer, mapped.Length, options.VerifyChecksums, stream.Dispose);
         else
         {

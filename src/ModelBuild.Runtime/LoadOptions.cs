@@ -15,7 +15,7 @@ public sealed record LoadOptions
     /// Read the pack file into fresh process memory (on 2 MB pages) instead of mapping it, as llama.cpp's --no-mmap.
     /// Worth it where the mapped pack reads slower than fresh memory (`modelbuild bench` says so): on a VM a pack cached
     /// for hours decoded 1.23× slower mapped than read. Costs one read of the file and pack-sized private memory.
-    /// An embedded pack is used in place either way.
+    /// An embedded pack is copied out of the mapped assembly image too.
     /// </summary>
     public bool ReadIntoMemory { get; init; }
 }

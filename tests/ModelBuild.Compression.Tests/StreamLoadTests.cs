@@ -31,7 +31,11 @@ public unsafe class StreamLoadTests
         {
             bytes.CopyTo(new Span<byte>(native, bytes.Length));
             using var model = CausalLanguageModel.Load(new UnmanagedMemoryStream(native, bytes.Length), "f16.mbpack");
+            Assert.False(model.Pack.InProcessMemory); // in place
             Assert.Equal(expected, model.Generate("Fortune favors", greedy));
+            using var copied = CausalLanguageModel.Load(new UnmanagedMemoryStream(native, bytes.Length), "f16.mbpack", new LoadOptions { ReadIntoMemory = true });
+            Assert.True(copied.Pack.InProcessMemory);
+            Assert.Equal(expected, copied.Generate("Fortune favors", greedy));
             native[bytes.Length / 2] ^= 1; // damaged memory is caught like a damaged file
             Assert.Throws<PackFormatException>(() => CausalLanguageModel.Load(new UnmanagedMemoryStream(native, bytes.Length), "f16.mbpack").Dispose());
         }
