@@ -45,6 +45,10 @@ public class SynthBenchTests
         double share = r["bandwidth_share"]!.GetValue<double>();
         Assert.Equal(expected * tokensPerSecond / 1e9, achieved, achieved * 1e-9);
         Assert.Equal(achieved / r["memory_bandwidth_gb_per_second"]!.GetValue<double>(), share, share * 1e-9);
+        // A pack this small would be read from the caches, so its own read bandwidth is not measured; it is mapped.
+        Assert.False(r["pack_in_process_memory"]!.GetValue<bool>());
+        Assert.True(r.AsObject().ContainsKey("pack_read_gb_per_second"));
+        Assert.Null(r["pack_read_gb_per_second"]);
 
         // Without --json the log says how the pack is held: mapped from its file, or read into memory with --no-mmap.
         var mapped = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");
@@ -54,6 +58,9 @@ public class SynthBenchTests
         Assert.Equal(0, read.ExitCode);
         Assert.Contains("pack read into process memory (--no-mmap)", read.StdErr);
         Assert.Contains("decode", read.StdOut);
+        var readJson = ProcessRunner.Cli("bench", dir.File("tiny.mbpack"), "--no-mmap", "--json", "--prompt-tokens", "16", "--decode-tokens", "4", "--repeats", "1");
+        Assert.Equal(0, readJson.ExitCode);
+        Assert.True(JsonNode.Parse(readJson.StdOut)!["pack_in_process_memory"]!.GetValue<bool>());
 
         // On an ILGPU device (the CPU accelerator here) the bytes are the device copy's, whose scales and zero points
         // are f32 (the head stays f16), and the share is of the device's memory, measured by a probe of its own.

@@ -38,6 +38,9 @@ public static class BenchCommand
                 ["achieved_gb_per_second"] = r.AchievedGBps,
                 ["memory_bandwidth_gb_per_second"] = r.MemoryBandwidthGBps,
                 ["bandwidth_share"] = r.BandwidthShare,
+                ["pack_in_process_memory"] = r.PackInProcessMemory,
+                // The pack's own read bandwidth (null on a device, or for a pack small enough to read from the caches).
+                ["pack_read_gb_per_second"] = r.PackReadGBps,
             }.ToJsonString());
         else
         {

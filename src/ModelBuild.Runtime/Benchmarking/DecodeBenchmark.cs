@@ -16,7 +16,7 @@ public static class DecodeBenchmark
     public sealed record Result(
         string Kernels, int Threads, int PromptTokens, int DecodeTokens, int DecodeDepth,
         double PrefillTokensPerSecond, double DecodeTokensPerSecond,
-        long WeightBytesPerToken, double AchievedGBps, double MemoryBandwidthGBps)
+        long WeightBytesPerToken, double AchievedGBps, double MemoryBandwidthGBps, bool PackInProcessMemory = false, double? PackReadGBps = null)
     {
         public double BandwidthShare => AchievedGBps / MemoryBandwidthGBps;
     }
@@ -75,29 +75,36 @@ public static class DecodeBenchmark
                 (model.Device.IsCuda ? "" : " (ILGPU's CPU accelerator, an emulator: neither figure means much)"));
         else log?.Invoke($"memory read bandwidth ({threads} threads): {lowest:F1} to {bandwidth:F1} GB/s over {repeats + 1} readings; shares use the highest " +
             $"(fastest pattern: one stream per thread {memory.BestByPattern.OneStream:F1}, two streams per thread {memory.BestByPattern.TwoStreams:F1} GB/s)");
+        bool inMemory = model.Pack.InProcessMemory;
+        double? packRead = memory is null ? null : ReadPack(model, pool);
         if (log is not null && memory is not null)
-            unsafe
+        {
+            // Decode is 6-7 % slower on 4 KB pages than on 2 MB ones, so a reading means little without this.
+            log($"pack {(inMemory ? "read into process memory (--no-mmap)" : "mapped from its file")}, on 2 MB pages: " +
+                (model.Pack.LargePageShare is { } share ? $"{share:P0} of its resident bytes" : "unknown (not Linux, or the pack is not resident)"));
+            if (packRead is { } read)
             {
-                bool inMemory = model.Pack.InProcessMemory;
-                // Decode is 6-7 % slower on 4 KB pages than on 2 MB ones, so a reading means little without this.
-                log($"pack {(inMemory ? "read into process memory (--no-mmap)" : "mapped from its file")}, on 2 MB pages: " +
-                    (model.Pack.LargePageShare is { } share ? $"{share:P0} of its resident bytes" : "unknown (not Linux, or the pack is not resident)"));
-                // A diagnostic only (five more passes over the whole pack): whether the pack reads as fast as fresh
-                // memory. A small pack would be read from the caches.
-                if (model.Pack.Header.DataLength >= SmallestPackToRead)
-                {
-                    using var packMemory = new MemoryBandwidth(model.Pack.DataPointer, model.Pack.Header.DataLength);
-                    double packRead = packMemory.Measure(pool);
-                    log($"read bandwidth of the pack ({threads} threads): {packRead:F1} GB/s = {packRead / bandwidth:P0} of the probe's");
-                    if (!inMemory && packRead < SlowPackShare * bandwidth)
-                        log("  the mapped pack reads slower than fresh memory (on a VM, pages the page cache has held for hours can); " +
-                            "--no-mmap reads it into fresh memory");
-                }
+                log($"read bandwidth of the pack ({threads} threads): {read:F1} GB/s = {read / bandwidth:P0} of the probe's");
+                if (!inMemory && read < SlowPackShare * bandwidth)
+                    log("  the mapped pack reads slower than fresh memory (on a VM, pages the page cache has held for hours can); " +
+                        "--no-mmap reads it into fresh memory");
             }
+        }
         double decodeRate = decodeTokens / bestDecode;
         long bytes = model.WeightBytesPerToken;
         return new Result(model.KernelPath.ToString().ToLowerInvariant(), threads, promptTokens, decodeTokens, decodeDepth,
-            promptTokens / bestPrefill, decodeRate, bytes, bytes * decodeRate / 1e9, bandwidth);
+            promptTokens / bestPrefill, decodeRate, bytes, bytes * decodeRate / 1e9, bandwidth, inMemory, packRead);
+    }
+
+    /// <summary>
+    /// The pack's own read bandwidth (five more passes over it), to compare with the probe's: whether the pack's memory
+    /// reads as fast as fresh memory. Null for a pack under 64 MB, which would be read from the caches.
+    /// </summary>
+    private static unsafe double? ReadPack(CausalLanguageModel model, WorkerPool pool)
+    {
+        if (model.Pack.Header.DataLength < SmallestPackToRead) return null;
+        using var packMemory = new MemoryBandwidth(model.Pack.DataPointer, model.Pack.Header.DataLength);
+        return packMemory.Measure(pool);
     }
 
     /// <summary>Seconds to decode <paramref name="tokens"/> tokens greedily after a fresh prefill of <paramref name="context"/>.</summary>
