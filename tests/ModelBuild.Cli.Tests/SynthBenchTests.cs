@@ -98,6 +98,10 @@ public class SynthBenchTests
         var ratios = second.Zip(first, (b, a) => b / a).Order().ToArray();
         Assert.Equal((ratios[1] + ratios[2]) / 2, r["ratio_median"]!.GetValue<double>(), 1e-12);
         Assert.Equal(ratios.Count(x => x > 1), r["second_faster_rounds"]!.GetValue<int>());
+        // Packs this small would be read from the caches: neither pack's memory is measured, and none is flagged.
+        Assert.Null(r["first"]!["pack_read_gb_per_second"]);
+        Assert.Null(r["memory_bandwidth_gb_per_second"]);
+        Assert.False(r["slow_pack"]!.GetValue<bool>());
         // 2:4 stores half the codes plus their positions: fewer bytes per token than the dense pack.
         Assert.True(r["second"]!["weight_bytes_per_token"]!.GetValue<long>() < r["first"]!["weight_bytes_per_token"]!.GetValue<long>());
 

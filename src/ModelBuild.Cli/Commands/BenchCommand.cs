@@ -65,10 +65,11 @@ public static class BenchCommand
         CheckContext(first, depth, tokens);
         CheckContext(second, depth, tokens);
         var r = PairedDecodeBenchmark.Run(first, second, threads, tokens, rounds, depth, log: json ? null : Console.Error.WriteLine);
-        JsonObject Side(string model, long bytes, IReadOnlyList<double> rates) => new()
+        JsonObject Side(string model, long bytes, IReadOnlyList<double> rates, double? packRead) => new()
         {
             ["model"] = model,
             ["weight_bytes_per_token"] = bytes,
+            ["pack_read_gb_per_second"] = packRead,
             ["decode_tokens_per_second"] = new JsonArray(rates.Select(v => (JsonNode?)v).ToArray()),
             ["median_tokens_per_second"] = PairedDecodeBenchmark.Median(rates),
         };
@@ -79,8 +80,10 @@ public static class BenchCommand
                 ["decode_tokens"] = r.DecodeTokens,
                 ["decode_depth"] = r.DecodeDepth,
                 ["rounds"] = rounds,
-                ["first"] = Side(path, r.FirstBytesPerToken, r.FirstTokensPerSecond),
-                ["second"] = Side(otherPath, r.SecondBytesPerToken, r.SecondTokensPerSecond),
+                ["first"] = Side(path, r.FirstBytesPerToken, r.FirstTokensPerSecond, r.FirstPackReadGBps),
+                ["second"] = Side(otherPath, r.SecondBytesPerToken, r.SecondTokensPerSecond, r.SecondPackReadGBps),
+                ["memory_bandwidth_gb_per_second"] = r.MemoryBandwidthGBps,
+                ["slow_pack"] = r.SlowPack,
                 ["ratio_median"] = r.MedianRatio,
                 ["second_faster_rounds"] = r.SecondFasterRounds,
             }.ToJsonString());
@@ -90,6 +93,14 @@ public static class BenchCommand
             Console.WriteLine($"  {Path.GetFileName(path)}: {r.FirstBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.FirstTokensPerSecond):F2} tok/s");
             Console.WriteLine($"  {Path.GetFileName(otherPath)}: {r.SecondBytesPerToken / 1048576.0:F1} MiB per token, median {PairedDecodeBenchmark.Median(r.SecondTokensPerSecond):F2} tok/s");
             Console.WriteLine($"  second ÷ first, round by round: median {r.MedianRatio:F3} ({r.Ratios.Min():F3} to {r.Ratios.Max():F3}); the second faster in {r.SecondFasterRounds} of {rounds} rounds");
+            if (r.MemoryBandwidthGBps is { } memory)
+            {
+                static string Read(double? gbps, double memory) => gbps is { } v ? $"{v:F1} GB/s ({v / memory:P0})" : "not measured (small)";
+                Console.WriteLine($"  the packs read {Read(r.FirstPackReadGBps, memory)} and {Read(r.SecondPackReadGBps, memory)} of fresh memory's {memory:F1} GB/s");
+                if (r.SlowPack)
+                    Console.WriteLine("  a pack reads slower than fresh memory, so the ratio compares their memory as well as their formats; " +
+                        "--no-mmap reads both into fresh memory");
+            }
         }
         return 0;
     }

@@ -26,6 +26,9 @@ public static class DecodeBenchmark
     private const double SlowPackShare = 0.9;
     private const long SmallestPackToRead = 64L << 20;
 
+    /// <summary>Whether a pack read at <paramref name="packRead"/> GB/s is slow memory next to fresh memory's <paramref name="memory"/>.</summary>
+    internal static bool IsSlow(double? packRead, double memory) => packRead < SlowPackShare * memory;
+
     /// <summary>Measures prefill and decode speed and the share of memory bandwidth decode achieves.</summary>
     /// <param name="model">The loaded model.</param>
     /// <param name="threads">Worker threads for the products.</param>
@@ -85,7 +88,7 @@ public static class DecodeBenchmark
             if (packRead is { } read)
             {
                 log($"read bandwidth of the pack ({threads} threads): {read:F1} GB/s = {read / bandwidth:P0} of the probe's");
-                if (!inMemory && read < SlowPackShare * bandwidth)
+                if (!inMemory && IsSlow(read, bandwidth))
                     log("  the mapped pack reads slower than fresh memory (on a VM, pages the page cache has held for hours can); " +
                         "--no-mmap reads it into fresh memory");
             }
@@ -100,7 +103,7 @@ public static class DecodeBenchmark
     /// The pack's own read bandwidth (five more passes over it), to compare with the probe's: whether the pack's memory
     /// reads as fast as fresh memory. Null for a pack under 64 MB, which would be read from the caches.
     /// </summary>
-    private static unsafe double? ReadPack(CausalLanguageModel model, WorkerPool pool)
+    internal static unsafe double? ReadPack(CausalLanguageModel model, WorkerPool pool)
     {
         if (model.Pack.Header.DataLength < SmallestPackToRead) return null;
         using var packMemory = new MemoryBandwidth(model.Pack.DataPointer, model.Pack.Header.DataLength);

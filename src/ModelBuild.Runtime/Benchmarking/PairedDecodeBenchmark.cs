@@ -7,9 +7,21 @@ namespace ModelBuild.Runtime.Benchmarking;
 /// </summary>
 public static class PairedDecodeBenchmark
 {
+    /// <summary>
+    /// Decode rates round by round, and each pack's own read bandwidth (null on a device, or for a pack that would be
+    /// read from the caches) with fresh memory's, measured when either pack's was.
+    /// </summary>
     public sealed record Result(int Threads, int DecodeTokens, int DecodeDepth, long FirstBytesPerToken, long SecondBytesPerToken,
-        IReadOnlyList<double> FirstTokensPerSecond, IReadOnlyList<double> SecondTokensPerSecond)
+        IReadOnlyList<double> FirstTokensPerSecond, IReadOnlyList<double> SecondTokensPerSecond,
+        double? FirstPackReadGBps = null, double? SecondPackReadGBps = null, double? MemoryBandwidthGBps = null)
     {
+        /// <summary>
+        /// Whether either pack reads slower than fresh memory: the ratio then compares the packs' memory as well as their
+        /// formats (a stale mapping decoded 1.23× slower than the same bytes in fresh memory, session 19).
+        /// </summary>
+        public bool SlowPack => MemoryBandwidthGBps is { } memory &&
+            (DecodeBenchmark.IsSlow(FirstPackReadGBps, memory) || DecodeBenchmark.IsSlow(SecondPackReadGBps, memory));
+
         /// <summary>Second ÷ first, round by round.</summary>
         public IReadOnlyList<double> Ratios => SecondTokensPerSecond.Zip(FirstTokensPerSecond, (b, a) => b / a).ToList();
 
@@ -42,7 +54,19 @@ public static class PairedDecodeBenchmark
                 }
                 if (round >= 0) log?.Invoke($"round {round + 1}/{rounds}: {rates[0][^1]:F2} and {rates[1][^1]:F2} tok/s");
             }
-            return new Result(threads, decodeTokens, decodeDepth, first.WeightBytesPerToken, second.WeightBytesPerToken, rates[0], rates[1]);
+            // Each pack's memory against fresh memory, after the rounds so the reads do not disturb them.
+            double? firstRead = null, secondRead = null, memory = null;
+            if (first.Device is null && second.Device is null)
+            {
+                (firstRead, secondRead) = (DecodeBenchmark.ReadPack(first, pool), DecodeBenchmark.ReadPack(second, pool));
+                if (firstRead is not null || secondRead is not null)
+                {
+                    using var probe = new MemoryBandwidth();
+                    memory = probe.Measure(pool);
+                }
+            }
+            return new Result(threads, decodeTokens, decodeDepth, first.WeightBytesPerToken, second.WeightBytesPerToken, rates[0], rates[1],
+                firstRead, secondRead, memory);
         }
         finally
         {
