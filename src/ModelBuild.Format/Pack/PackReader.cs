@@ -81,9 +81,8 @@ public sealed unsafe class PackReader : IDisposable
     /// </summary>
     public static PackReader ReadStream(string name, Stream stream, long length, bool verifyChecksums)
     {
-        if (length < PackHeader.Size)
-            throw new PackFormatException(name, $"file is {length} bytes, shorter than the {PackHeader.Size}-byte header; it is truncated or not a pack.");
-        byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)length, LargePages.Size);
+        // A stream shorter than the header is read whole and then refused by PackHeader.Read, as any truncated pack is.
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1), LargePages.Size);
         try
         {
             LargePages.Advise(buffer, length);
